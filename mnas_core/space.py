@@ -1,0 +1,241 @@
+"""The factorized hierarchical search space (paper section 4.1, Figure 4).
+
+The network is 7 blocks over the MobileNetV2 skeleton. Each block picks, once for all its
+layers: ConvOp (conv, sepconv, mbconv3, mbconv6), kernel (3, 5), SE ratio (0, 0.25), skip op
+(pool, identity, none), filter multiplier (0.75, 1.0, 1.25 x MobileNetV2's filters) and layer
+delta (-1, 0, +1 relative to MobileNetV2's layer count). That is S = 4*2*2*3*3*3 = 432 choices
+per block; with the paper's B = 5 blocks, S^B = 1.5e13, its "about 10^13". Our default uses all
+7 MobileNetV2 blocks, so the controller chooses among 432^7 = 2.8e18 decision sequences.
+
+An architecture is a sequence of categorical decisions (token ids), six per block in the order of
+`DECISIONS`; each decision has its own vocabulary. Some sequences give the same network (a block
+removed by its layer delta ignores its other choices; two multipliers can round to the same
+filter count); `size()` counts sequences, as the paper does.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .arch import KERNELS, SKIPS, Architecture, BlockSpec
+from .builder import round_filters
+
+DECISIONS = ("op", "kernel", "se_ratio", "skip", "filter_mult", "layer_delta")
+# MobileNetV2 1.0's blocks as (out_chs, layers, stride); the stem has 32 filters.
+MOBILENET_V2_SKELETON = ((16, 1, 1), (24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1),
+                         (160, 3, 2), (320, 1, 1))
+
+
+def parse_op(token: str) -> tuple[str, int]:
+    """'conv' | 'sepconv' | 'mbconvN' (N >= 2) -> (op, exp_ratio)."""
+    if token in ("conv", "sepconv"):
+        return token, 1
+    if token.startswith("mbconv") and token[6:].isdigit() and int(token[6:]) >= 2:
+        return "mbconv", int(token[6:])
+    raise ValueError(f"unknown op {token!r}: use conv, sepconv or mbconvN with N >= 2 "
+                     "(e.g. mbconv3, mbconv6)")
+
+
+def op_token(op: str, exp_ratio: int) -> str:
+    return f"mbconv{exp_ratio}" if op == "mbconv" else op
+
+
+@dataclass(frozen=True)
+class BlockOptions:
+    """What one block may choose. Defaults are the paper's."""
+
+    ops: tuple[str, ...] = ("conv", "sepconv", "mbconv3", "mbconv6")
+    kernels: tuple[int, ...] = (3, 5)
+    se_ratios: tuple[float, ...] = (0.0, 0.25)
+    skips: tuple[str, ...] = ("pool", "identity", "none")
+    filter_mults: tuple[float, ...] = (0.75, 1.0, 1.25)
+    layer_deltas: tuple[int, ...] = (-1, 0, 1)
+
+    def __post_init__(self):
+        for name in ("ops", "kernels", "se_ratios", "skips", "filter_mults", "layer_deltas"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    def vocab(self, decision: str) -> tuple:
+        return getattr(self, {"op": "ops", "kernel": "kernels", "se_ratio": "se_ratios",
+                              "skip": "skips", "filter_mult": "filter_mults",
+                              "layer_delta": "layer_deltas"}[decision])
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Per-block options over a skeleton, plus the network-wide settings of every sample."""
+
+    blocks: tuple[BlockOptions, ...] = field(
+        default_factory=lambda: tuple(BlockOptions() for _ in MOBILENET_V2_SKELETON))
+    skeleton: tuple[tuple[int, int, int], ...] = MOBILENET_V2_SKELETON
+    stem_chs: int = 32
+    resolution: int = 224
+    num_classes: int = 1000
+    in_chans: int = 3
+    small_input: bool = False
+    width: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "blocks", tuple(self.blocks))
+        object.__setattr__(self, "skeleton", tuple(tuple(s) for s in self.skeleton))
+        self.validate()
+
+    # ------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Raise ValueError naming the block and option that make the space empty or invalid."""
+        if len(self.blocks) != len(self.skeleton):
+            raise ValueError(f"{len(self.blocks)} block option sets for a skeleton of "
+                             f"{len(self.skeleton)} blocks")
+        for i, (opts, (out, layers, stride)) in enumerate(zip(self.blocks, self.skeleton), 1):
+            where = f"block {i}"
+            for d in DECISIONS:
+                vocab = opts.vocab(d)
+                if not vocab:
+                    raise ValueError(f"{where}: no {d} left to choose from")
+                if len(set(vocab)) != len(vocab):
+                    raise ValueError(f"{where}: {d} options repeat a value: {list(vocab)}")
+            for tok in opts.ops:
+                try:
+                    parse_op(tok)
+                except ValueError as err:
+                    raise ValueError(f"{where}: {err}") from None
+            bad = [k for k in opts.kernels if k not in KERNELS]
+            if bad:
+                raise ValueError(f"{where}: kernel {bad[0]} not supported (use {KERNELS})")
+            bad = [s for s in opts.se_ratios if not 0 <= s < 1]
+            if bad:
+                raise ValueError(f"{where}: SE ratio {bad[0]} must be in [0, 1)")
+            bad = [s for s in opts.skips if s not in SKIPS]
+            if bad:
+                raise ValueError(f"{where}: unknown skip op {bad[0]!r} (use {SKIPS})")
+            bad = [m for m in opts.filter_mults if not m > 0]
+            if bad:
+                raise ValueError(f"{where}: filter multiplier {bad[0]} must be > 0")
+            bad = [d for d in opts.layer_deltas if int(d) != d]
+            if bad:
+                raise ValueError(f"{where}: layer delta {bad[0]} must be a whole number")
+            counts = [layers + d for d in opts.layer_deltas]
+            if min(counts) < 0:
+                raise ValueError(f"{where}: layer delta {min(opts.layer_deltas)} on its "
+                                 f"{layers} layer(s) gives a negative layer count")
+            if max(counts) == 0:
+                raise ValueError(f"{where}: every layer delta leaves it with 0 layers")
+            if stride == 2 and min(counts) == 0:
+                raise ValueError(f"{where}: layer delta {min(opts.layer_deltas)} would remove "
+                                 "this stride-2 block and the downsampling it does")
+
+    # ------------------------------------------------------------ size
+    def decisions(self) -> list[tuple[int, str, tuple]]:
+        """(block, decision name, vocabulary) for every token, in encoding order."""
+        return [(b, d, opts.vocab(d)) for b, opts in enumerate(self.blocks) for d in DECISIONS]
+
+    def vocab_sizes(self) -> list[int]:
+        return [len(v) for _, _, v in self.decisions()]
+
+    def block_choices(self) -> list[int]:
+        """S_b, the number of choices of each block."""
+        return [math.prod(len(opts.vocab(d)) for d in DECISIONS) for opts in self.blocks]
+
+    def log10_size(self) -> float:
+        return sum(math.log10(s) for s in self.block_choices())
+
+    def size(self) -> int:
+        return math.prod(self.block_choices())
+
+    def log10_per_layer_size(self) -> float:
+        """Size of a flat per-layer space over the skeleton's layers, each layer choosing S_b
+        on its own: the paper's S^(B*N) comparison (10^39 for S=432, B=5, N=3)."""
+        return sum(n * math.log10(s) for s, (_, n, _) in zip(self.block_choices(),
+                                                              self.skeleton))
+
+    # ------------------------------------------------------------ tokens <-> architectures
+    def decode(self, tokens) -> Architecture:
+        tokens = [int(t) for t in tokens]
+        sizes = self.vocab_sizes()
+        if len(tokens) != len(sizes):
+            raise ValueError(f"expected {len(sizes)} tokens, got {len(tokens)}")
+        for i, (t, n) in enumerate(zip(tokens, sizes)):
+            if not 0 <= t < n:
+                raise ValueError(f"token {i} = {t} is outside its vocabulary of {n}")
+        specs, chs, k = [], self.stem_chs, len(DECISIONS)
+        for b, (opts, (out, layers, stride)) in enumerate(zip(self.blocks, self.skeleton)):
+            choice = {d: opts.vocab(d)[tokens[b * k + j]] for j, d in enumerate(DECISIONS)}
+            op, exp = parse_op(choice["op"])
+            spec = BlockSpec(op=op, kernel=choice["kernel"], stride=stride, exp_ratio=exp,
+                             in_chs=chs, out_chs=round_filters(out * choice["filter_mult"]),
+                             repeats=layers + int(choice["layer_delta"]),
+                             se_ratio=float(choice["se_ratio"]), skip=choice["skip"])
+            specs.append(spec)
+            chs = spec.out_chs if spec.repeats else chs
+        return Architecture(blocks=tuple(specs), width=self.width, resolution=self.resolution,
+                            in_chans=self.in_chans, num_classes=self.num_classes,
+                            stem_chs=self.stem_chs, small_input=self.small_input)
+
+    def encode(self, arch: Architecture) -> list[int]:
+        """Token ids of `arch`; ValueError if it is not in the space."""
+        if len(arch.blocks) != len(self.blocks):
+            raise ValueError(f"architecture has {len(arch.blocks)} blocks, space has "
+                             f"{len(self.blocks)}")
+        tokens = []
+        for b, (spec, opts, (out, layers, stride)) in enumerate(
+                zip(arch.blocks, self.blocks, self.skeleton), 1):
+            mults = [m for m in opts.filter_mults if round_filters(out * m) == spec.out_chs]
+            values = {"op": op_token(spec.op, spec.exp_ratio), "kernel": spec.kernel,
+                      "se_ratio": spec.se_ratio, "skip": spec.skip,
+                      "filter_mult": mults[0] if mults else None,
+                      "layer_delta": spec.repeats - layers}
+            if spec.stride != stride:
+                raise ValueError(f"block {b}: stride {spec.stride}, skeleton has {stride}")
+            for d in DECISIONS:
+                vocab = opts.vocab(d)
+                if values[d] not in vocab:
+                    raise ValueError(f"block {b}: {d} {values[d]} is not among {list(vocab)}")
+                tokens.append(vocab.index(values[d]))
+        return tokens
+
+    def sample_tokens(self, rng: np.random.Generator) -> list[int]:
+        return [int(rng.integers(n)) for n in self.vocab_sizes()]
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """A uniformly random architecture (uniform over decision sequences)."""
+        return self.decode(self.sample_tokens(rng))
+
+    # ------------------------------------------------------------ (de)serialization
+    def replace(self, **changes) -> "SearchSpace":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SearchSpace":
+        d = dict(d)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown search space field(s): {', '.join(sorted(unknown))}")
+        if "blocks" in d:
+            opt_fields = {f.name for f in dataclasses.fields(BlockOptions)}
+            blocks = []
+            for i, b in enumerate(d["blocks"], 1):
+                extra = set(b) - opt_fields
+                if extra:
+                    raise ValueError(f"block {i}: unknown option(s) {', '.join(sorted(extra))}")
+                blocks.append(BlockOptions(**b))
+            d["blocks"] = tuple(blocks)
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SearchSpace":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"search space JSON is malformed: {err}") from None
+        return cls.from_dict(data)
