@@ -120,6 +120,8 @@ _TOKEN = re.compile(r"^(r|k|s|e|i|o|se)(\d+(?:\.\d+)?)$")
 
 def parse_block(text: str) -> BlockSpec:
     """Parse one block string; raise ValueError naming the offending token."""
+    if not text.strip():
+        raise ValueError("empty block string: expected e.g. r2_k3_s22_e6_i16_o24")
     fields: dict[str, str] = {}
     flags: list[str] = []
     for tok in text.strip().split("_"):

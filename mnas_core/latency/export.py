@@ -1,0 +1,83 @@
+"""ExecuTorch XNNPACK export: the `.pte` program the phone runs, and running it on this host.
+
+The MnasNet paper times the model that ships (TFLite on a Pixel 1); here the shipping artefact is
+an ExecuTorch program with every supported op delegated to XNNPACK. The same file is timed on
+the host (`PteRunner`) and pushed to the phone (mnas_core/phone), so both measure one artefact.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from ..arch import Architecture
+from ..builder import build_model, expand_layers
+
+BACKEND = "executorch-xnnpack"
+
+
+def _quiet_executorch_import():
+    # executorch/torchao print optional-kernel load failures at import; they are harmless.
+    logging.getLogger("torchao").setLevel(logging.ERROR)
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+    return XnnpackPartitioner, to_edge_transform_and_lower
+
+
+def example_input(arch: Architecture, seed: int = 0) -> torch.Tensor:
+    """A batch-1 input at the architecture's resolution, (1, in_chans, res, res)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(1, arch.in_chans, arch.resolution, arch.resolution, generator=g)
+
+
+def lower_module(model: torch.nn.Module, example: torch.Tensor) -> bytes:
+    """Export an eval-mode module for one fixed input shape and lower it to XNNPACK bytes."""
+    XnnpackPartitioner, to_edge_transform_and_lower = _quiet_executorch_import()
+    with torch.no_grad():
+        exported = torch.export.export(model.eval(), (example,))
+        program = to_edge_transform_and_lower(
+            exported, partitioner=[XnnpackPartitioner()]).to_executorch()
+    return program.buffer
+
+
+def export_pte(arch: Architecture, path: str | Path, seed: int = 0) -> Path:
+    """Write `arch` (batch 1, its own resolution, weights initialised from `seed`) as an
+    ExecuTorch XNNPACK program to `path`; return the path. Raises ValueError for an
+    architecture that cannot run (e.g. a resolution too small for its strides)."""
+    if not isinstance(arch, Architecture):
+        raise ValueError(f"export_pte needs an Architecture, got {type(arch).__name__}")
+    path = Path(path)
+    if path.suffix != ".pte":
+        raise ValueError(f"export_pte: path {str(path)!r} should end in .pte")
+    expand_layers(arch)  # raises the clear ValueError before torch.export can fail obscurely
+    data = lower_module(build_model(arch, seed=seed), example_input(arch))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".pte.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # atomic: a reader (e.g. an adb push) never sees half a file
+    return path
+
+
+def set_threads(threads: int) -> None:
+    """Size ExecuTorch's (XNNPACK's) process-wide thread pool."""
+    from executorch.extension.pybindings import portable_lib
+    if portable_lib._threadpool_get_thread_count() != threads:
+        portable_lib._unsafe_reset_threadpool(threads)
+
+
+class PteRunner:
+    """A loaded `.pte` program's forward method: `runner(x) -> tensor`."""
+
+    def __init__(self, program: str | Path | bytes, method: str = "forward", threads: int = 1):
+        from executorch.runtime import Runtime
+        if isinstance(program, (str, Path)) and not Path(program).is_file():
+            raise ValueError(f"no .pte program at {str(program)!r}")
+        set_threads(threads)
+        self._program = Runtime.get().load_program(program)
+        self._method = self._program.load_method(method)
+        if self._method is None:
+            raise ValueError(f"the program has no method {method!r}")
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self._method.execute([x])[0]

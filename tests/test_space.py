@@ -1,0 +1,101 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mnas_core.arch import format_arch
+from mnas_core.space import BlockOptions, SearchSpace, parse_op
+
+
+def test_default_space_size_against_the_paper():
+    space = SearchSpace()
+    # S = 4 ops x 2 kernels x 2 SE x 3 skips x 3 filter multipliers x 3 layer deltas.
+    assert space.block_choices() == [432] * 7
+    assert space.size() == 432 ** 7
+    assert space.log10_size() == pytest.approx(18.45, abs=0.01)
+    # The paper's figure is S^B with B = 5: 1.5e13, "about 10^13".
+    five = SearchSpace(blocks=space.blocks[:5], skeleton=space.skeleton[:5])
+    assert round(five.log10_size()) == 13
+    # A per-layer space over MobileNetV2's 17 layers: 432^17.
+    assert space.log10_per_layer_size() == pytest.approx(17 * math.log10(432))
+
+
+def test_sampling_is_seeded():
+    space = SearchSpace()
+    a = [format_arch(space.sample(np.random.default_rng(5))) for _ in range(3)]
+    assert len(set(a)) == 1
+    b = {format_arch(space.sample(np.random.default_rng(s))) for s in range(20)}
+    assert len(b) == 20
+
+
+def test_encode_decode_round_trip():
+    space = SearchSpace(resolution=32, num_classes=10, small_input=True)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        tokens = space.sample_tokens(rng)
+        arch = space.decode(tokens)
+        # Tokens can differ where two filter multipliers round to one filter count (16 x 0.75
+        # and 16 x 1.0 are both 16), but the network must come back exactly.
+        assert space.decode(space.encode(arch)) == arch
+
+
+def test_decisions_and_vocabularies():
+    space = SearchSpace()
+    assert len(space.decisions()) == 42
+    assert space.vocab_sizes()[:6] == [4, 2, 2, 3, 3, 3]
+    with pytest.raises(ValueError, match="expected 42 tokens"):
+        space.decode([0] * 41)
+    with pytest.raises(ValueError, match="token 0 = 4 is outside its vocabulary of 4"):
+        space.decode([4] + [0] * 41)
+
+
+def test_encode_rejects_architectures_outside_the_space():
+    from mnas_core import zoo
+
+    space = SearchSpace()
+    with pytest.raises(ValueError, match="filter_mult"):
+        space.encode(zoo.get("mnasnet_a1"))  # A1's 40 filters in block 3 are not 32 x {0.75,1,1.25}
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(ops=()), "block 1: no op left"),
+    (dict(ops=("mbconv1",)), "unknown op 'mbconv1'"),
+    (dict(kernels=(4,)), "kernel 4"),
+    (dict(filter_mults=(0.0, 1.0)), "filter multiplier 0.0 must be > 0"),
+    (dict(layer_deltas=(-1,)), "every layer delta leaves it with 0 layers"),
+    (dict(layer_deltas=(-2, 0)), "negative layer count"),
+    (dict(skips=("teleport",)), "unknown skip op"),
+    (dict(kernels=(3, 3)), "repeat a value"),
+])
+def test_invalid_edits_are_rejected_with_a_clear_message(change, message):
+    blocks = list(SearchSpace().blocks)
+    blocks[0] = BlockOptions(**{**vars(blocks[0]), **change})
+    with pytest.raises(ValueError, match=message):
+        SearchSpace(blocks=tuple(blocks))
+
+
+def test_layer_delta_may_not_remove_a_stride2_block():
+    blocks = list(SearchSpace().blocks)
+    blocks[1] = BlockOptions(layer_deltas=(-2, 0))
+    with pytest.raises(ValueError, match="block 2: .*stride-2"):
+        SearchSpace(blocks=tuple(blocks))
+
+
+def test_json_round_trip_and_errors():
+    space = SearchSpace(blocks=(BlockOptions(ops=("mbconv6",), kernels=(5,)),)
+                        + SearchSpace().blocks[1:], resolution=32)
+    assert SearchSpace.from_json(space.to_json()) == space
+    with pytest.raises(ValueError, match="malformed"):
+        SearchSpace.from_json("{not json")
+    d = json.loads(space.to_json())
+    d["blocks"][2]["colour"] = ["red"]
+    with pytest.raises(ValueError, match="block 3: unknown option"):
+        SearchSpace.from_dict(d)
+
+
+def test_parse_op():
+    assert parse_op("mbconv6") == ("mbconv", 6)
+    assert parse_op("sepconv") == ("sepconv", 1)
+    with pytest.raises(ValueError):
+        parse_op("dconv")
