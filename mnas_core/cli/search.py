@@ -1,0 +1,119 @@
+"""`mnas search`: run or resume a search; print the Pareto front and the best model."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import time
+from pathlib import Path
+
+from ..data import DataConfig
+from ..pareto import pareto_mask
+from ..reward import PRESETS, RewardConfig
+from ..search import LatencySetup, SearchConfig, run_search, start_run
+from ..store import RunStore
+from ..train import TrainConfig
+from .core import load_space
+
+
+def config_from_args(args: argparse.Namespace) -> SearchConfig:
+    alpha, beta = PRESETS[args.preset]
+    alpha = args.alpha if args.alpha is not None else alpha
+    beta = args.beta if args.beta is not None else beta
+    if args.target == "auto":
+        if (alpha, beta) != PRESETS["soft"]:
+            raise ValueError("--target auto is defined for the soft preset only; give T in ms")
+        reward = None
+    else:
+        try:
+            reward = RewardConfig(float(args.target), alpha, beta)
+        except ValueError as err:
+            raise ValueError(f"--target: {err}") from None
+    data = DataConfig(name=args.dataset,
+                      **{k: v for k, v in (("resolution", args.resolution),
+                                           ("train_images", args.train_images)) if v})
+    train = dataclasses.replace(TrainConfig(), **{k: v for k, v in (
+        ("epochs", args.epochs), ("steps", args.steps), ("threads", args.threads)) if v})
+    return SearchConfig(strategy=args.strategy, trials=args.trials, batch_size=args.batch,
+                        reward=reward, dataset=data, train=train,
+                        latency=LatencySetup(source=args.latency), space=load_space(args.space),
+                        executor=args.executor, workers=args.workers,
+                        scheduler=args.scheduler, seed=args.seed)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    # The app stops a background search with SIGINT; a plain `kill` means the same.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if args.resume:
+        store = RunStore(args.resume)
+        print(f"resuming {args.resume}")
+    else:
+        cfg = config_from_args(args)
+        out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{cfg.strategy}.db")
+        store = start_run(cfg, out, name=args.name)
+        print(f"run file: {out}   (resume with: mnas search --resume {out})")
+    total = store.config()["trials"]
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit="trial", desc="search")
+    try:
+        run_search(store, progress=bar)
+    except KeyboardInterrupt:
+        print(f"\nstopped; finished trials are kept. Resume: mnas search --resume {store.path}")
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    report(store)
+    return 0
+
+
+def report(store: RunStore) -> None:
+    df = store.trials()
+    ok = df[df.status == "ok"]
+    cfg = store.config()
+    r = cfg["reward"]
+    print(f"\n{len(ok)} of {len(df)} trials succeeded; reward: T = {r['target_ms']:.2f} ms, "
+          f"alpha = {r['alpha']}, beta = {r['beta']}")
+    if ok.empty:
+        return
+    front = ok[pareto_mask(ok.accuracy, ok.latency_ms)].sort_values("latency_ms")
+    cols = ["trial", "accuracy", "latency_ms", "params", "macs", "reward"]
+    print("\nPareto front (max accuracy, min latency):")
+    print(front[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    best = ok.loc[ok.reward.idxmax()]
+    print(f"\nbest reward: trial {best.trial}, accuracy {best.accuracy:.4f}, latency "
+          f"{best.latency_ms:.2f} ms, {best.params:,} params, {best.macs / 1e6:.1f}M MACs")
+    print(f"  {best.arch}")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("search", help="run a search (soft-constraint PPO on digits by default)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--resume", metavar="RUN", help="continue the run stored in this file")
+    p.add_argument("--out", help="run file to create (default: runs/DATE-STRATEGY.db)")
+    p.add_argument("--name", help="a name for the run")
+    p.add_argument("--strategy", default="ppo", choices=["ppo", "random", "evolution"])
+    p.add_argument("--trials", type=int, default=100)
+    p.add_argument("--batch", type=int, default=8, help="models per ask/tell batch")
+    p.add_argument("--dataset", default="digits", help="digits | cifar10 | cifar100 | folder:PATH")
+    p.add_argument("--resolution", type=int, help="training resolution (default: dataset's)")
+    p.add_argument("--train-images", type=int, help="subset of the training images")
+    p.add_argument("--epochs", type=float, help="training budget per model, in epochs")
+    p.add_argument("--steps", type=int, help="training budget per model, in steps")
+    p.add_argument("--threads", type=int, help="torch threads per training worker")
+    p.add_argument("--preset", default="soft", choices=sorted(PRESETS),
+                   help="hard: alpha=0, beta=-1; soft: alpha=beta=-0.07")
+    p.add_argument("--target", default="auto",
+                   help="target latency T in ms, or auto: MobileNetV2's latency on the source")
+    p.add_argument("--alpha", type=float, help="overrides the preset's alpha")
+    p.add_argument("--beta", type=float, help="overrides the preset's beta")
+    p.add_argument("--latency", default="measured", choices=["measured", "predicted", "phone"])
+    p.add_argument("--space", help="search space JSON file (default: the paper's)")
+    p.add_argument("--executor", default="process", choices=["process", "inprocess", "dask"])
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (background runs)")
+    p.set_defaults(func=cmd_search)

@@ -1,0 +1,295 @@
+"""The search: ask a batch -> measure latency -> train in parallel -> tell -> record.
+
+Each sampled model m gets ACC(m) from the proxy trainer (mnas_core.train) on the search
+dataset, and LAT(m) from a latency source for the network as it would be deployed (224x224,
+1000 classes, like the paper's Pixel 1 figures); the reward is eq. 2-3 (mnas_core.reward).
+
+Latency is measured in its own stage, in this process, while no worker trains: a model timed
+on a CPU that is also training other models reads slower and noisier
+(benchmarks/latency_isolation.py measures how much).
+
+The run store (mnas_core.store) records the asked batch, with the strategy's state, before
+anything is evaluated, and every trial as it finishes, so `resume` after a kill -9 re-evaluates
+only the trials that were in flight and continues the strategy exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, zoo
+from .arch import Architecture, parse_arch
+from .data import DataConfig, load_dataset
+from .executors import Executor, make_executor
+from .profile import totals
+from .reward import RewardConfig, reward
+from .runtime import tuned_env
+from .space import SearchSpace
+from .store import RunStore, read_meta
+from .strategies import make_strategy
+from .train import TrainConfig, evaluate_candidate
+
+LATENCY_SOURCES = ("measured", "predicted", "phone")
+
+
+@dataclass(frozen=True)
+class LatencySetup:
+    """Where LAT(m) comes from and for which deployment of the model. `options` are fields of
+    the source's config (HostLatencyConfig, LutConfig or the phone's)."""
+
+    source: str = "measured"
+    resolution: int = 224
+    num_classes: int = 1000
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.source not in LATENCY_SOURCES:
+            raise ValueError(f"latency source must be one of {LATENCY_SOURCES}, "
+                             f"got {self.source!r}")
+
+    def deployed(self, arch: Architecture) -> Architecture:
+        """The network whose latency counts: the searched blocks at deployment size."""
+        return arch.replace(resolution=self.resolution, num_classes=self.num_classes,
+                            in_chans=3, small_input=False)
+
+    def make_source(self):
+        if self.source == "phone":
+            from .phone import make_phone_source  # imported on use: needs adb-shell
+            return make_phone_source(**self.options)
+        from .latency import make_source
+        return make_source(self.source, **self.options)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything that defines a run; stored with it. `reward` None means the soft constraint
+    with T = MobileNetV2 1.0's latency on the chosen source, as the paper set T = 75 ms,
+    MobileNetV2's latency on its Pixel 1."""
+
+    strategy: str = "ppo"
+    strategy_options: dict = field(default_factory=dict)
+    trials: int = 100
+    batch_size: int = 8
+    reward: RewardConfig | None = None
+    dataset: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    latency: LatencySetup = field(default_factory=LatencySetup)
+    space: SearchSpace = field(default_factory=SearchSpace)
+    executor: str = "process"
+    workers: int = 2
+    scheduler: str | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.trials < 1 or self.batch_size < 1:
+            raise ValueError(f"trials and batch_size must be >= 1 (got {self.trials}, "
+                             f"{self.batch_size})")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["space"] = self.space.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SearchConfig":
+        d = {k: v for k, v in d.items() if k != "versions"}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown search config field(s): {', '.join(sorted(unknown))}")
+        parts = {"dataset": DataConfig, "train": TrainConfig, "latency": LatencySetup}
+        for name, sub in parts.items():
+            if name in d and isinstance(d[name], dict):
+                d[name] = sub(**d[name])
+        if isinstance(d.get("reward"), dict):
+            d["reward"] = RewardConfig(**d["reward"])
+        if isinstance(d.get("space"), dict):
+            d["space"] = SearchSpace.from_dict(d["space"])
+        return cls(**d)
+
+
+def versions() -> dict:
+    import torch
+
+    return {"mnas_explorer": __version__, "torch": torch.__version__,
+            "python": platform.python_version(), "machine": platform.machine()}
+
+
+# ------------------------------------------------------------ worker side
+@functools.lru_cache(maxsize=2)
+def _dataset(cfg: DataConfig):
+    # One load per worker process; DataConfig is frozen, so it keys the cache.
+    return load_dataset(cfg)
+
+
+def train_trial(task: tuple[str, DataConfig, TrainConfig]) -> dict:
+    """Run in a worker: build, train and validate one candidate (ACC(m))."""
+    arch_text, data_cfg, train_cfg = task
+    result = evaluate_candidate(parse_arch(arch_text), _dataset(data_cfg), train_cfg)
+    if not math.isfinite(result.top1):
+        raise ValueError(f"validation accuracy is {result.top1}")
+    return result.to_dict()
+
+
+# ------------------------------------------------------------ the loop
+def _latency_fields(source, arch: Architecture) -> dict:
+    start = time.perf_counter()
+    r = source.latency(arch)
+    return {"latency_ms": r.ms, "latency_p10": r.p10, "latency_p90": r.p90,
+            "latency_cv": r.cv, "latency_runs": r.runs, "latency_source": r.source,
+            "latency_backend": r.backend, "fingerprint": r.fingerprint,
+            "latency_seconds": time.perf_counter() - start}
+
+
+def resolve_target(cfg: SearchConfig, source) -> RewardConfig:
+    if cfg.reward is not None:
+        return cfg.reward
+    mbv2 = cfg.latency.deployed(zoo.get("mobilenet_v2"))
+    return RewardConfig(target_ms=round(source.latency(mbv2).ms, 3), alpha=-0.07, beta=-0.07)
+
+
+def start_run(cfg: SearchConfig, path: str | Path, name: str | None = None) -> RunStore:
+    """Create the run file with the full config (T still unresolved if auto)."""
+    return RunStore.create(path, {**cfg.to_dict(), "versions": versions()}, name=name)
+
+
+def run_search(store: RunStore, executor: Executor | None = None, progress=None) -> RunStore:
+    """Run (or resume) the search stored in `store` until its trial budget is spent.
+    `progress` is an optional tqdm-like object (update(n), set_postfix_str(s))."""
+    cfg = SearchConfig.from_dict(store.config())
+    data = _dataset(cfg.dataset)
+    space = cfg.space.replace(**data.arch_overrides())
+    source = cfg.latency.make_source()
+    rcfg = resolve_target(cfg, source)
+    if cfg.reward is None:  # keep the resolved T: a resumed run must not re-derive it
+        store.set_reward(dataclasses.asdict(rcfg))
+    strategy = make_strategy(cfg.strategy, space, seed=cfg.seed, **cfg.strategy_options)
+    own_executor = executor is None
+    executor = executor or make_executor(cfg.executor, cfg.workers, cfg.scheduler)
+    store.set_status("running", os.getpid())
+    try:
+        batch, todo = _restore(store, strategy)
+        done = len(store.trials())
+        if progress is not None:
+            progress.update(done)
+        while True:
+            if todo is None:  # ask a new batch, record it before evaluating anything
+                n = min(cfg.batch_size, cfg.trials - done)
+                if n <= 0:
+                    break
+                batch += 1
+                tokens = strategy.ask(n)
+                rows = []
+                for t in tokens:
+                    arch = space.decode(t)
+                    cost = totals(cfg.latency.deployed(arch))
+                    rows.append({"arch": arch.to_string(), "tokens": json.dumps(t),
+                                 "params": cost.params, "macs": cost.macs})
+                store.add_pending(batch, rows, strategy.state_dict())
+                todo = store.batch_trials(batch)
+            _evaluate(store, todo[todo.status == "pending"], cfg, data.name, source, rcfg,
+                      executor, progress)
+            told = store.batch_trials(batch)
+            strategy.tell([json.loads(t) for t in told.tokens],
+                          [r if s == "ok" else math.nan for r, s in zip(told.reward, told.status)])
+            store.told(batch, strategy.state_dict())
+            done, todo = len(store.trials()), None
+        store.set_status("finished")
+    except KeyboardInterrupt:
+        store.set_status("stopped")
+        raise
+    except BaseException:
+        store.set_status("failed")
+        raise
+    finally:
+        if own_executor:
+            executor.close()
+    return store
+
+
+def _restore(store: RunStore, strategy) -> tuple[int, object]:
+    """Load the strategy; return (last batch number, its trials if it still needs a tell)."""
+    saved = store.strategy_state()
+    if saved is None:
+        return 0, None
+    batch, phase, state = saved
+    strategy.load_state_dict(state)
+    return batch, (store.batch_trials(batch) if phase == "asked" else None)
+
+
+def _evaluate(store, pending, cfg: SearchConfig, data_name, source, rcfg, executor,
+              progress) -> None:
+    """Latency stage (this process, workers idle), then the training stage (workers)."""
+    lat: dict[int, dict] = {}
+    for trial, arch_text in zip(pending.trial, pending.arch):
+        try:
+            lat[trial] = _latency_fields(source, cfg.latency.deployed(parse_arch(arch_text)))
+        except ValueError as err:  # this model cannot run; a lost device is not caught here
+            store.finish(int(trial), {"status": "failed", "error": f"latency: {err}"})
+            _tick(progress, None)
+    trials = [t for t in pending.trial if t in lat]
+    tasks = [(a, cfg.dataset, cfg.train) for t, a in zip(pending.trial, pending.arch) if t in lat]
+    budget = json.dumps({"epochs": cfg.train.epochs, "steps": cfg.train.steps})
+    for out in executor.run(train_trial, tasks):
+        trial = int(trials[out.index])
+        fields = {**lat[trial], "train_budget": budget, "worker": out.worker}
+        if out.ok:
+            r = out.value
+            fields.update(status="ok", accuracy=r["top1"], top5=r["top5"],
+                          train_seconds=r["train_seconds"],
+                          reward=float(reward(r["top1"], fields["latency_ms"], rcfg)),
+                          total_seconds=r["total_seconds"] + fields["latency_seconds"])
+        else:
+            fields.update(status="failed", error=f"training on {data_name}: {out.error}")
+        store.finish(trial, fields)
+        _tick(progress, fields)
+
+
+def _tick(progress, fields: dict | None) -> None:
+    if progress is None:
+        return
+    progress.update(1)
+    if fields and fields.get("status") == "ok":
+        progress.set_postfix_str(f"acc {fields['accuracy']:.3f} lat {fields['latency_ms']:.1f}ms"
+                                 f" R {fields['reward']:.4f}")
+
+
+# ------------------------------------------------------------ background runs (the app)
+def spawn_search(cfg: SearchConfig, path: str | Path, name: str | None = None) -> int:
+    """Create the run file and start the search in a detached process; returns its pid.
+    Output goes to PATH.log next to the run file."""
+    start_run(cfg, path, name).close()
+    return resume_search(path)
+
+
+def resume_search(path: str | Path) -> int:
+    path = Path(path)
+    meta = read_meta(path)
+    if meta["status"] == "running":
+        raise ValueError(f"{path} is already running (pid {meta['pid']})")
+    log = open(path.with_suffix(".log"), "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "mnas_core", "search", "--resume", str(path),
+                             "--no-progress"], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env=tuned_env(), start_new_session=True)
+    log.close()
+    return proc.pid
+
+
+def stop_search(path: str | Path) -> None:
+    """Ask a running search to stop (SIGINT): finished trials stay, in-flight ones are lost and
+    re-run on resume."""
+    meta = read_meta(path)
+    if meta["status"] == "running" and meta["pid"]:
+        os.kill(meta["pid"], signal.SIGINT)

@@ -1,0 +1,268 @@
+"""The run store: one SQLite file per search run.
+
+Open it with pandas (`read_trials`) or the sqlite3 shell. Schema (version 1):
+
+    meta(key TEXT PRIMARY KEY, value TEXT)        schema_version, name, created_at, config
+                                                  (JSON), status, pid, updated_at
+    trials(trial INTEGER PRIMARY KEY, batch, arch, tokens, status, ...)  one row per candidate,
+                                                  inserted 'pending' when asked, then 'ok' or
+                                                  'failed' with its figures (TRIAL_COLUMNS)
+    strategy_state(id = 1, batch, phase, state)   the strategy after the last ask ('asked')
+                                                  or tell ('told'), torch.save bytes
+
+Crash safety: WAL journal, every write in one transaction (`_tx`), synchronous=NORMAL is
+enough under WAL to never corrupt the file; a kill -9 loses at most the trials in flight,
+which stay 'pending' and are evaluated again on resume. Writers: one search process per run.
+Readers (the app, notebooks) may read while it runs.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+SCHEMA_VERSION = 1
+
+# Name -> SQL type of every trial column after the key, in table order.
+TRIAL_COLUMNS = {
+    "batch": "INTEGER", "arch": "TEXT", "tokens": "TEXT", "status": "TEXT", "error": "TEXT",
+    "params": "INTEGER", "macs": "INTEGER", "accuracy": "REAL", "top5": "REAL",
+    "train_budget": "TEXT", "latency_ms": "REAL", "latency_p10": "REAL", "latency_p90": "REAL",
+    "latency_cv": "REAL", "latency_runs": "INTEGER", "latency_source": "TEXT",
+    "latency_backend": "TEXT", "fingerprint": "TEXT", "reward": "REAL",
+    "train_seconds": "REAL", "latency_seconds": "REAL", "total_seconds": "REAL",
+    "worker": "TEXT", "created_at": "REAL", "finished_at": "REAL",
+}
+STATUSES = ("pending", "ok", "failed")
+
+
+class RunStore:
+    """Read/write access to one run file. Create with `RunStore.create`, open with `RunStore`."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ValueError(f"no run store at {self.path}")
+        self.db = _connect(self.path)
+        version = self.meta().get("schema_version")
+        if version != str(SCHEMA_VERSION):
+            raise ValueError(f"{self.path}: run store schema version {version!r}, this "
+                             f"version of MNAS Explorer reads {SCHEMA_VERSION}")
+
+    @classmethod
+    def create(cls, path: str | Path, config: dict, name: str | None = None) -> "RunStore":
+        path = Path(path)
+        if path.exists():
+            raise ValueError(f"{path} already exists; use resume, or pick another output file")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = _connect(path)
+        cols = ", ".join(f"{c} {t}" for c, t in TRIAL_COLUMNS.items())
+        with _tx(db):
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute(f"CREATE TABLE trials (trial INTEGER PRIMARY KEY, {cols})")
+            db.execute("CREATE INDEX trials_status ON trials(status)")
+            db.execute("CREATE TABLE strategy_state (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                       "batch INTEGER, phase TEXT, state BLOB)")
+            now = time.time()
+            db.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("schema_version", str(SCHEMA_VERSION)), ("name", name or path.stem),
+                ("created_at", repr(now)), ("updated_at", repr(now)),
+                ("config", json.dumps(config)), ("status", "created"), ("pid", "")])
+        db.close()
+        return cls(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------ meta
+    def meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta"))
+
+    def config(self) -> dict:
+        return _config(self.meta())
+
+    def set_status(self, status: str, pid: int | None = None) -> None:
+        with _tx(self.db):
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                ("status", status), ("pid", "" if pid is None else str(pid)),
+                ("updated_at", repr(time.time()))])
+
+    def set_reward(self, reward: dict) -> None:
+        """Record the reward settings the run resolved (T = auto is measured at start)."""
+        with _tx(self.db):
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('reward', ?)",
+                            (json.dumps(reward),))
+
+    # ------------------------------------------------------------ trials
+    def add_pending(self, batch: int, rows: list[dict], strategy_state: dict) -> list[int]:
+        """Record an asked batch (arch, tokens, params, macs...) as pending, together with the
+        strategy's post-ask state, in one transaction. Returns the new trial ids."""
+        ids = []
+        with _tx(self.db):
+            for row in rows:
+                row = {**row, "batch": batch, "status": "pending", "created_at": time.time()}
+                ids.append(self._insert(row))
+            self._save_state(batch, "asked", strategy_state)
+        return ids
+
+    def finish(self, trial: int, fields: dict) -> None:
+        """Record a finished trial's figures (status 'ok' or 'failed')."""
+        if fields.get("status") not in ("ok", "failed"):
+            raise ValueError(f"a finished trial has status ok or failed, got {fields.get('status')}")
+        fields = {**fields, "finished_at": time.time()}
+        _check_columns(fields)
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with _tx(self.db):
+            self.db.execute(f"UPDATE trials SET {sets} WHERE trial = ?", [*fields.values(), trial])
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('updated_at', ?)",
+                            (repr(time.time()),))
+
+    def told(self, batch: int, strategy_state: dict) -> None:
+        """The strategy has learned from `batch`: save its state."""
+        with _tx(self.db):
+            self._save_state(batch, "told", strategy_state)
+
+    def trials(self, include_pending: bool = False) -> pd.DataFrame:
+        return read_trials(self.path, include_pending, db=self.db)
+
+    def batch_trials(self, batch: int) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM trials WHERE batch = ? ORDER BY trial",
+                                 self.db, params=(batch,))
+
+    def strategy_state(self) -> tuple[int, str, dict] | None:
+        row = self.db.execute("SELECT batch, phase, state FROM strategy_state").fetchone()
+        if row is None:
+            return None
+        return row[0], row[1], torch.load(io.BytesIO(row[2]), weights_only=False)
+
+    def _insert(self, row: dict) -> int:
+        _check_columns(row)
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        return self.db.execute(f"INSERT INTO trials ({cols}) VALUES ({marks})",
+                               list(row.values())).lastrowid
+
+    def _save_state(self, batch: int, phase: str, state: dict) -> None:
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        self.db.execute("INSERT OR REPLACE INTO strategy_state VALUES (1, ?, ?, ?)",
+                        (batch, phase, buf.getvalue()))
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves in _tx.
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+@contextmanager
+def _tx(db: sqlite3.Connection):
+    """One transaction: commit on success, roll back on any error (Ctrl-C included)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _check_columns(row: dict) -> None:
+    unknown = set(row) - set(TRIAL_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown trial column(s): {', '.join(sorted(unknown))}")
+
+
+# ------------------------------------------------------------ read API (pandas)
+def read_trials(path: str | Path, include_pending: bool = False,
+                db: sqlite3.Connection | None = None) -> pd.DataFrame:
+    """All finished trials of a run, one row each, in trial order."""
+    own = db is None
+    db = db or _reader(path)
+    try:
+        where = "" if include_pending else "WHERE status != 'pending'"
+        return pd.read_sql_query(f"SELECT * FROM trials {where} ORDER BY trial", db)
+    finally:
+        if own:
+            db.close()
+
+
+def read_config(path: str | Path) -> dict:
+    """The run's config; `reward` holds the resolved target T once the run has started."""
+    return _config(read_meta(path, _raw=True))
+
+
+def _config(meta: dict) -> dict:
+    cfg = json.loads(meta["config"])
+    if "reward" in meta:
+        cfg["reward"] = json.loads(meta["reward"])
+    return cfg
+
+
+def read_meta(path: str | Path, _raw: bool = False) -> dict:
+    """status ('created' | 'running' | 'finished' | 'stopped' | 'failed'), pid, name, times
+    and counts. A run marked running whose process is gone reads as 'stopped'."""
+    db = _reader(path)
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        if _raw:
+            return meta
+        counts = dict(db.execute("SELECT status, COUNT(*) FROM trials GROUP BY status"))
+    finally:
+        db.close()
+    pid = int(meta["pid"]) if meta.get("pid") else None
+    status = meta["status"]
+    if status == "running" and (pid is None or not _alive(pid)):
+        status = "stopped"
+    return {"name": meta["name"], "status": status, "pid": pid,
+            "created_at": float(meta["created_at"]), "updated_at": float(meta["updated_at"]),
+            "n_trials": counts.get("ok", 0) + counts.get("failed", 0),
+            "n_failed": counts.get("failed", 0), "n_pending": counts.get("pending", 0)}
+
+
+def list_runs(*folders: str | Path) -> pd.DataFrame:
+    """One row per run file (*.db) in the folders: path, name, status, strategy, reward
+    settings, trial counts. Files that are not run stores are skipped."""
+    rows = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.db")):
+            try:
+                meta, cfg = read_meta(path), read_config(path)
+            except (sqlite3.DatabaseError, KeyError, ValueError):
+                continue
+            reward = cfg.get("reward", {})
+            rows.append({"path": str(path), "name": meta["name"], "status": meta["status"],
+                         "strategy": cfg.get("strategy"), "alpha": reward.get("alpha"),
+                         "beta": reward.get("beta"), "target_ms": reward.get("target_ms"),
+                         "n_trials": meta["n_trials"], "n_failed": meta["n_failed"],
+                         "created_at": meta["created_at"]})
+    return pd.DataFrame(rows, columns=["path", "name", "status", "strategy", "alpha", "beta",
+                                       "target_ms", "n_trials", "n_failed", "created_at"])
+
+
+def _reader(path: str | Path) -> sqlite3.Connection:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no run store at {path}")
+    # Read-write open so WAL readers see the latest commits (a read-only URI cannot create
+    # the -shm file a WAL reader needs when the writer is gone).
+    return sqlite3.connect(path, timeout=30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,140 @@
+"""The paper's controller (section 4.2): an LSTM emits one categorical decision per token of
+the space's encoding and is trained with Proximal Policy Optimization to maximise the
+expected reward J = E_{P(a_1:T; theta)}[R(m)] (eq. 5).
+
+PPO (Schulman et al. 2017): each told batch is reused for several epochs under the clipped
+objective  L = E[min(rho * A, clip(rho, 1 - eps, 1 + eps) * A)],  rho = pi_theta / pi_old,
+with advantage A = R(m) - b, b an exponential moving average of past rewards, and an entropy
+bonus that keeps the policy from collapsing early.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..space import SearchSpace
+from .base import Tokens
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    hidden: int = 100            # LSTM units (the paper's controller size)
+    lr: float = 5e-3             # Adam; higher than the paper's because we sample 10^2, not 10^4
+    clip: float = 0.2            # PPO clipping epsilon
+    epochs: int = 4              # optimisation passes over each told batch
+    entropy_weight: float = 1e-2
+    baseline_decay: float = 0.9  # EMA of rewards: b <- d * b + (1 - d) * mean(R)
+    normalize_advantage: bool = True  # divide A by its batch std: rewards differ by ~1e-2
+
+    def __post_init__(self):
+        if not (self.hidden > 0 and self.lr > 0 and 0 < self.clip < 1 and self.epochs >= 1
+                and self.entropy_weight >= 0 and 0 <= self.baseline_decay < 1):
+            raise ValueError(f"invalid PPO config: {self}")
+
+
+class Controller(nn.Module):
+    """LSTM policy over a fixed sequence of categorical decisions. The input at step i is the
+    embedding of the token chosen at step i-1 (a learned start token at step 0); step i has
+    its own softmax head over its own vocabulary (heads stored padded to the largest vocab,
+    padding masked to -inf, so scoring a batch is one LSTM call and one einsum)."""
+
+    def __init__(self, vocab_sizes: list[int], hidden: int):
+        super().__init__()
+        T, vmax = len(vocab_sizes), max(vocab_sizes)
+        offsets = np.concatenate(([1], 1 + np.cumsum(vocab_sizes)[:-1]))
+        self.register_buffer("offsets", torch.as_tensor(offsets, dtype=torch.long))
+        mask = torch.arange(vmax)[None, :] < torch.as_tensor(vocab_sizes)[:, None]
+        self.register_buffer("mask", mask)                             # (T, vmax)
+        self.embed = nn.Embedding(1 + sum(vocab_sizes), hidden)      # id 0: start token
+        self.lstm = nn.LSTM(hidden, hidden, batch_first=True)
+        self.head_w = nn.Parameter(torch.randn(T, hidden, vmax) * hidden ** -0.5)
+        self.head_b = nn.Parameter(torch.zeros(T, vmax))
+
+    def _log_probs(self, h: torch.Tensor, steps: slice) -> torch.Tensor:
+        """h (n, t, hidden) at decision steps `steps` -> masked log-probs (n, t, vmax)."""
+        logits = torch.einsum("nth,thv->ntv", h, self.head_w[steps]) + self.head_b[steps]
+        return torch.log_softmax(logits.masked_fill(~self.mask[steps], -torch.inf), dim=-1)
+
+    @staticmethod
+    def _entropy(log_probs: torch.Tensor) -> torch.Tensor:
+        p = log_probs.exp()
+        return -(p * log_probs.masked_fill(p == 0, 0.0)).sum(-1)      # 0 * -inf -> 0
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n token sequences (n, T), one decision at a time."""
+        state, prev, out = None, torch.zeros(n, 1, dtype=torch.long), []
+        for i in range(len(self.offsets)):
+            h, state = self.lstm(self.embed(prev), state)
+            probs = self._log_probs(h, slice(i, i + 1))[:, 0].exp()
+            tok = torch.multinomial(probs, 1, generator=generator)    # (n, 1)
+            out.append(tok)
+            prev = tok + self.offsets[i]
+        return torch.cat(out, 1)
+
+    def score(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed log-probability (n,) and mean per-decision entropy (n,) of given tokens."""
+        n = tokens.shape[0]
+        prev = torch.cat([torch.zeros(n, 1, dtype=torch.long),
+                          tokens[:, :-1] + self.offsets[:-1]], 1)      # teacher forcing
+        h, _ = self.lstm(self.embed(prev))                              # (n, T, hidden)
+        log_probs = self._log_probs(h, slice(None))                     # (n, T, vmax)
+        logp = log_probs.gather(2, tokens[:, :, None]).squeeze(2).sum(1)
+        return logp, self._entropy(log_probs).mean(1)
+
+
+class PPOSearch:
+    name = "ppo"
+
+    def __init__(self, space: SearchSpace, cfg: PPOConfig | None = None, seed: int = 0):
+        self.cfg = cfg or PPOConfig()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.policy = Controller(space.vocab_sizes(), self.cfg.hidden)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.cfg.lr)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.baseline: float | None = None
+
+    @torch.no_grad()
+    def ask(self, n: int) -> list[Tokens]:
+        return self.policy.sample(n, self.generator).tolist()
+
+    def tell(self, tokens: list[Tokens], rewards: list[float]) -> None:
+        keep = [i for i, r in enumerate(rewards) if r is not None and not math.isnan(r)]
+        if not keep:
+            return
+        toks = torch.as_tensor([tokens[i] for i in keep], dtype=torch.long)
+        r = torch.as_tensor([rewards[i] for i in keep], dtype=torch.float32)
+        if self.baseline is None:
+            self.baseline = float(r.mean())
+        adv = r - self.baseline
+        if self.cfg.normalize_advantage and len(keep) > 1:
+            adv = adv / (adv.std() + 1e-8)
+        d = self.cfg.baseline_decay
+        self.baseline = d * self.baseline + (1 - d) * float(r.mean())
+        # The policy has not changed since `ask`, so its log-probs now are pi_old's; computing
+        # them here (not at ask time) keeps a resumed search exact without extra state.
+        with torch.no_grad():
+            old_logp, _ = self.policy.score(toks)
+        for _ in range(self.cfg.epochs):
+            logp, ent = self.policy.score(toks)
+            ratio = torch.exp(logp - old_logp)
+            clipped = torch.clamp(ratio, 1 - self.cfg.clip, 1 + self.cfg.clip)
+            loss = -torch.min(ratio * adv, clipped * adv).mean()
+            loss = loss - self.cfg.entropy_weight * ent.mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+
+    def state_dict(self) -> dict:
+        return {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "generator": self.generator.get_state(), "baseline": self.baseline}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.baseline = state["baseline"]

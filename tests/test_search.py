@@ -1,0 +1,151 @@
+"""The search loop end to end on tiny budgets: recording, failures, exact resume, kill -9."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from mnas_core.data import DataConfig
+from mnas_core.executors import InProcess
+from mnas_core.reward import RewardConfig, reward
+from mnas_core.runtime import tuned_env
+from mnas_core.search import LatencySetup, SearchConfig, run_search, start_run, stop_search
+from mnas_core.store import RunStore, read_meta, read_trials
+from mnas_core.train import TrainConfig
+
+
+def tiny_config(tmp_path, **changes) -> SearchConfig:
+    cfg = SearchConfig(
+        strategy="ppo", trials=6, batch_size=3, seed=0,
+        reward=RewardConfig(target_ms=5.0, alpha=-0.07, beta=-0.07),
+        dataset=DataConfig(train_images=160),
+        train=TrainConfig(steps=3, batch_size=32, threads=1),
+        latency=LatencySetup(source="measured", resolution=64, options=dict(
+            runs=3, warmup=1, blocks=1, backend="eager", db_path=str(tmp_path / "lat.db"))),
+        executor="inprocess")
+    return SearchConfig.from_dict({**cfg.to_dict(), **changes})
+
+
+class InterruptAfter(InProcess):
+    """Stands in for Ctrl-C / a kill after `n` finished candidates."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def run(self, fn, items):
+        for out in super().run(fn, items):
+            if self.n == 0:
+                raise KeyboardInterrupt
+            self.n -= 1
+            yield out
+
+
+def test_config_round_trips_through_json(tmp_path):
+    cfg = tiny_config(tmp_path)
+    assert SearchConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(ValueError, match="unknown search config field"):
+        SearchConfig.from_dict({"trails": 5})
+
+
+def test_search_records_every_trial(tmp_path):
+    store = start_run(tiny_config(tmp_path), tmp_path / "run.db")
+    run_search(store)
+    df = read_trials(store.path)
+    assert len(df) == 6 and (df.status == "ok").all() and list(df.batch) == [1, 1, 1, 2, 2, 2]
+    np.testing.assert_allclose(df.reward, reward(df.accuracy, df.latency_ms,
+                                                 RewardConfig(5.0, -0.07, -0.07)))
+    assert (df.latency_source == "measured").all() and df.fingerprint.notna().all()
+    assert df.params.gt(0).all() and df.macs.gt(0).all() and df.worker.str.len().gt(0).all()
+    assert read_meta(store.path)["status"] == "finished"
+    assert store.strategy_state()[:2] == (2, "told")
+
+
+def test_failing_candidates_are_recorded_and_the_search_goes_on(tmp_path):
+    cfg = tiny_config(tmp_path, train={**TrainConfig(steps=3, batch_size=32, lr=1e12,
+                                                     threads=1).__dict__})
+    store = start_run(cfg, tmp_path / "run.db")
+    run_search(store)
+    df = read_trials(store.path)
+    assert len(df) == 6 and (df.status == "failed").all()
+    assert df.error.str.contains("TrainingDiverged").all() and df.reward.isna().all()
+
+
+def test_interrupted_search_resumes_exactly(tmp_path):
+    full = start_run(tiny_config(tmp_path), tmp_path / "full.db")
+    run_search(full)
+    cut = start_run(tiny_config(tmp_path), tmp_path / "cut.db")
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cut, executor=InterruptAfter(4))  # dies in batch 2, one trial finished
+    assert read_meta(cut.path)["status"] == "stopped"
+    assert len(read_trials(cut.path)) == 4
+    run_search(RunStore(cut.path))
+    a, b = read_trials(full.path), read_trials(cut.path)
+    assert list(a.arch) == list(b.arch) and list(a.tokens) == list(b.tokens)
+    np.testing.assert_allclose(a.accuracy, b.accuracy)
+    # The strategies ended in the same state: the next asks would agree.
+    assert str(full.strategy_state()[2]["generator"]) == str(cut.strategy_state()[2]["generator"])
+
+
+def _spawn(path):
+    return subprocess.Popen([sys.executable, "-m", "mnas_core", "search", "--resume", str(path),
+                             "--no-progress"], env=tuned_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(path, n_done, proc, timeout=240):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return
+        try:
+            if len(read_trials(path)) >= n_done:
+                return
+        except (ValueError, sqlite3.OperationalError, KeyError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{path}: fewer than {n_done} trials after {timeout} s")
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_then_resume(tmp_path):
+    path = tmp_path / "run.db"
+    start_run(tiny_config(tmp_path, trials=9), path).close()
+    proc = _spawn(path)
+    _wait_for(path, 4, proc)
+    proc.kill()  # SIGKILL: no handler runs, no status is written
+    proc.wait(timeout=30)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+    before = read_trials(path)
+    assert len(before) >= 4
+    proc = _spawn(path)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    after = read_trials(path)
+    assert len(after) == 9 and (after.status == "ok").all()
+    assert after.trial.is_unique
+    # Nothing recorded before the kill was lost or changed.
+    kept = after.set_index("trial").loc[before.trial]
+    assert list(kept.arch) == list(before.arch)
+    np.testing.assert_allclose(kept.accuracy, before.accuracy)
+    assert "Pareto front" in out and "best reward" in out
+
+
+@pytest.mark.slow
+def test_stop_search_signals_the_running_process(tmp_path):
+    path = tmp_path / "run.db"
+    start_run(tiny_config(tmp_path, trials=30), path).close()
+    proc = _spawn(path)
+    _wait_for(path, 1, proc)
+    assert read_meta(path)["status"] == "running"
+    stop_search(path)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert read_meta(path)["status"] == "stopped"
+    assert "--resume" in out
