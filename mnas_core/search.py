@@ -9,8 +9,9 @@ on a CPU that is also training other models reads slower and noisier
 (benchmarks/latency_isolation.py measures how much).
 
 The run store (mnas_core.store) records the asked batch, with the strategy's state, before
-anything is evaluated, and every trial as it finishes, so `resume` after a kill -9 re-evaluates
-only the trials that were in flight and continues the strategy exactly.
+anything is evaluated, and every trial as it finishes. `resume` after a kill -9 reloads that
+state, re-evaluates only the trials that were in flight and tells the batch: `tell` is
+deterministic, so the strategy continues exactly, and one state write per batch is enough.
 """
 from __future__ import annotations
 
@@ -165,13 +166,15 @@ def start_run(cfg: SearchConfig, path: str | Path, name: str | None = None) -> R
     return RunStore.create(path, {**cfg.to_dict(), "versions": versions()}, name=name)
 
 
-def run_search(store: RunStore, executor: Executor | None = None, progress=None) -> RunStore:
+def run_search(store: RunStore, executor: Executor | None = None, progress=None,
+               source=None) -> RunStore:
     """Run (or resume) the search stored in `store` until its trial budget is spent.
+    `executor` and `source` (a LatencySource) default to the ones the config names;
     `progress` is an optional tqdm-like object (update(n), set_postfix_str(s))."""
     cfg = SearchConfig.from_dict(store.config())
     data = _dataset(cfg.dataset)
     space = cfg.space.replace(**data.arch_overrides())
-    source = cfg.latency.make_source()
+    source = source or cfg.latency.make_source()
     rcfg = resolve_target(cfg, source)
     if cfg.reward is None:  # keep the resolved T: a resumed run must not re-derive it
         store.set_reward(dataclasses.asdict(rcfg))
@@ -181,7 +184,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None)
     store.set_status("running", os.getpid())
     try:
         batch, todo = _restore(store, strategy)
-        done = len(store.trials())
+        done = store.count()
         if progress is not None:
             progress.update(done)
         while True:
@@ -204,8 +207,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None)
             told = store.batch_trials(batch)
             strategy.tell([json.loads(t) for t in told.tokens],
                           [r if s == "ok" else math.nan for r, s in zip(told.reward, told.status)])
-            store.told(batch, strategy.state_dict())
-            done, todo = len(store.trials()), None
+            done, todo = store.count(), None
         store.set_status("finished")
     except KeyboardInterrupt:
         store.set_status("stopped")
@@ -220,13 +222,14 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None)
 
 
 def _restore(store: RunStore, strategy) -> tuple[int, object]:
-    """Load the strategy; return (last batch number, its trials if it still needs a tell)."""
+    """Load the strategy as it was after its last ask; return (that batch, its trials), which
+    still need evaluating (the pending ones) and telling."""
     saved = store.strategy_state()
     if saved is None:
         return 0, None
-    batch, phase, state = saved
+    batch, state = saved
     strategy.load_state_dict(state)
-    return batch, (store.batch_trials(batch) if phase == "asked" else None)
+    return batch, store.batch_trials(batch)
 
 
 def _evaluate(store, pending, cfg: SearchConfig, data_name, source, rcfg, executor,

@@ -7,8 +7,8 @@ Open it with pandas (`read_trials`) or the sqlite3 shell. Schema (version 1):
     trials(trial INTEGER PRIMARY KEY, batch, arch, tokens, status, ...)  one row per candidate,
                                                   inserted 'pending' when asked, then 'ok' or
                                                   'failed' with its figures (TRIAL_COLUMNS)
-    strategy_state(id = 1, batch, phase, state)   the strategy after the last ask ('asked')
-                                                  or tell ('told'), torch.save bytes
+    strategy_state(id = 1, batch, state)          the strategy right after its last ask,
+                                                  torch.save bytes
 
 Crash safety: WAL journal, every write in one transaction (`_tx`), synchronous=NORMAL is
 enough under WAL to never corrupt the file; a kill -9 loses at most the trials in flight,
@@ -69,7 +69,7 @@ class RunStore:
             db.execute(f"CREATE TABLE trials (trial INTEGER PRIMARY KEY, {cols})")
             db.execute("CREATE INDEX trials_status ON trials(status)")
             db.execute("CREATE TABLE strategy_state (id INTEGER PRIMARY KEY CHECK (id = 1), "
-                       "batch INTEGER, phase TEXT, state BLOB)")
+                       "batch INTEGER, state BLOB)")
             now = time.time()
             db.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("schema_version", str(SCHEMA_VERSION)), ("name", name or path.stem),
@@ -109,7 +109,7 @@ class RunStore:
             for row in rows:
                 row = {**row, "batch": batch, "status": "pending", "created_at": time.time()}
                 ids.append(self._insert(row))
-            self._save_state(batch, "asked", strategy_state)
+            self._save_state(batch, strategy_state)
         return ids
 
     def finish(self, trial: int, fields: dict) -> None:
@@ -121,13 +121,12 @@ class RunStore:
         sets = ", ".join(f"{k} = ?" for k in fields)
         with _tx(self.db):
             self.db.execute(f"UPDATE trials SET {sets} WHERE trial = ?", [*fields.values(), trial])
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('updated_at', ?)",
-                            (repr(time.time()),))
 
-    def told(self, batch: int, strategy_state: dict) -> None:
-        """The strategy has learned from `batch`: save its state."""
-        with _tx(self.db):
-            self._save_state(batch, "told", strategy_state)
+    def count(self, status: str | None = None) -> int:
+        """Number of trials (finished ones when status is None)."""
+        sql, args = ("SELECT COUNT(*) FROM trials WHERE status != 'pending'", ()) \
+            if status is None else ("SELECT COUNT(*) FROM trials WHERE status = ?", (status,))
+        return int(self.db.execute(sql, args).fetchone()[0])
 
     def trials(self, include_pending: bool = False) -> pd.DataFrame:
         return read_trials(self.path, include_pending, db=self.db)
@@ -136,11 +135,12 @@ class RunStore:
         return pd.read_sql_query("SELECT * FROM trials WHERE batch = ? ORDER BY trial",
                                  self.db, params=(batch,))
 
-    def strategy_state(self) -> tuple[int, str, dict] | None:
-        row = self.db.execute("SELECT batch, phase, state FROM strategy_state").fetchone()
+    def strategy_state(self) -> tuple[int, dict] | None:
+        """(batch, state) of the strategy right after it asked for `batch`."""
+        row = self.db.execute("SELECT batch, state FROM strategy_state").fetchone()
         if row is None:
             return None
-        return row[0], row[1], torch.load(io.BytesIO(row[2]), weights_only=False)
+        return row[0], torch.load(io.BytesIO(row[1]), weights_only=False)
 
     def _insert(self, row: dict) -> int:
         _check_columns(row)
@@ -149,11 +149,11 @@ class RunStore:
         return self.db.execute(f"INSERT INTO trials ({cols}) VALUES ({marks})",
                                list(row.values())).lastrowid
 
-    def _save_state(self, batch: int, phase: str, state: dict) -> None:
+    def _save_state(self, batch: int, state: dict) -> None:
         buf = io.BytesIO()
         torch.save(state, buf)
-        self.db.execute("INSERT OR REPLACE INTO strategy_state VALUES (1, ?, ?, ?)",
-                        (batch, phase, buf.getvalue()))
+        self.db.execute("INSERT OR REPLACE INTO strategy_state VALUES (1, ?, ?)",
+                        (batch, buf.getvalue()))
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -217,6 +217,7 @@ def read_meta(path: str | Path, _raw: bool = False) -> dict:
         if _raw:
             return meta
         counts = dict(db.execute("SELECT status, COUNT(*) FROM trials GROUP BY status"))
+        last = db.execute("SELECT MAX(finished_at) FROM trials").fetchone()[0]
     finally:
         db.close()
     pid = int(meta["pid"]) if meta.get("pid") else None
@@ -224,7 +225,8 @@ def read_meta(path: str | Path, _raw: bool = False) -> dict:
     if status == "running" and (pid is None or not _alive(pid)):
         status = "stopped"
     return {"name": meta["name"], "status": status, "pid": pid,
-            "created_at": float(meta["created_at"]), "updated_at": float(meta["updated_at"]),
+            "created_at": float(meta["created_at"]),
+            "updated_at": max(float(meta["updated_at"]), last or 0.0),
             "n_trials": counts.get("ok", 0) + counts.get("failed", 0),
             "n_failed": counts.get("failed", 0), "n_pending": counts.get("pending", 0)}
 

@@ -66,14 +66,18 @@ class Controller(nn.Module):
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n token sequences (n, T), one decision at a time."""
-        state, prev, out = None, torch.zeros(n, 1, dtype=torch.long), []
+        lstm = self.lstm  # one step at a time through the same weights as `score` uses
+        weights = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+        h = c = torch.zeros(n, lstm.hidden_size)
+        prev, out = torch.zeros(n, dtype=torch.long), []
         for i in range(len(self.offsets)):
-            h, state = self.lstm(self.embed(prev), state)
-            probs = self._log_probs(h, slice(i, i + 1))[:, 0].exp()
-            tok = torch.multinomial(probs, 1, generator=generator)    # (n, 1)
+            h, c = torch.lstm_cell(self.embed(prev), (h, c), *weights)
+            logits = h @ self.head_w[i] + self.head_b[i]
+            logits = logits.masked_fill(~self.mask[i], -torch.inf)
+            tok = torch.multinomial(torch.softmax(logits, 1), 1, generator=generator)[:, 0]
             out.append(tok)
             prev = tok + self.offsets[i]
-        return torch.cat(out, 1)
+        return torch.stack(out, 1)
 
     def score(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Summed log-probability (n,) and mean per-decision entropy (n,) of given tokens."""
