@@ -66,9 +66,9 @@ class LatencySetup:
                             in_chans=3, small_input=False)
 
     def make_source(self):
-        if self.source == "phone":
-            from .phone import make_phone_source  # imported on use: needs adb-shell
-            return make_phone_source(**self.options)
+        if self.source == "phone":  # imported on use: needs adb-shell
+            from .phone import PhoneLatency, phone_config_from_dict
+            return PhoneLatency(phone_config_from_dict(self.options))
         from .latency import make_source
         return make_source(self.source, **self.options)
 

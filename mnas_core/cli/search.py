@@ -36,9 +36,24 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         ("epochs", args.epochs), ("steps", args.steps), ("threads", args.threads)) if v})
     return SearchConfig(strategy=args.strategy, trials=args.trials, batch_size=args.batch,
                         reward=reward, dataset=data, train=train,
-                        latency=LatencySetup(source=args.latency), space=load_space(args.space),
+                        latency=LatencySetup(source=args.latency, options=phone_options(args)),
+                        space=load_space(args.space),
                         executor=args.executor, workers=args.workers,
                         scheduler=args.scheduler, seed=args.seed)
+
+
+def phone_options(args: argparse.Namespace) -> dict:
+    """--phone HOST[:PORT] (TCP; USB when absent) and --phone-runner for --latency phone."""
+    if args.latency != "phone":
+        if args.phone or args.phone_runner:
+            raise ValueError("--phone and --phone-runner go with --latency phone")
+        return {}
+    connect = {}
+    if args.phone:
+        host, _, port = args.phone.partition(":")
+        connect = {"host": host, **({"port": int(port)} if port else {})}
+    run = {"runner_local": args.phone_runner} if args.phone_runner else {}
+    return {"connect": connect, "run": run}
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -110,6 +125,10 @@ def register(sub) -> None:
     p.add_argument("--alpha", type=float, help="overrides the preset's alpha")
     p.add_argument("--beta", type=float, help="overrides the preset's beta")
     p.add_argument("--latency", default="measured", choices=["measured", "predicted", "phone"])
+    p.add_argument("--phone", metavar="HOST[:PORT]",
+                   help="with --latency phone: a phone in `adb tcpip` mode (default: USB)")
+    p.add_argument("--phone-runner", metavar="PATH",
+                   help="with --latency phone: executor_runner binary to push (docs/phone.md)")
     p.add_argument("--space", help="search space JSON file (default: the paper's)")
     p.add_argument("--executor", default="process", choices=["process", "inprocess", "dask"])
     p.add_argument("--workers", type=int, default=2)

@@ -1,0 +1,163 @@
+"""`PhoneLatency`: the phone as a latency source (mnas_core.latency.base.LatencySource).
+
+The paper's way (Tan et al. 2019, Sec. 3): every architecture is exported to the artefact that
+ships (here an ExecuTorch XNNPACK .pte, `mnas_core.latency.export.export_pte`), timed on the real
+phone, and the figure is stored in the latency database under the phone's fingerprint, so an
+architecture is never timed twice on the same phone model/runner/thread setting.
+"""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from ..arch import Architecture
+from ..builder import expand_layers
+from ..latency.base import LatencyResult
+from ..latency.db import LatencyDB
+from ..latency.fingerprint import fingerprint_id
+from .adb import AdbPhone, ConnectConfig
+from .device import DeviceInfo, read_device_info
+from .runner import PhoneTiming, RunConfig, ensure_runner, time_model
+
+# Bump when the on-phone timing protocol changes so old figures are not mixed with new ones.
+PROTOCOL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PhoneConfig:
+    connect: ConnectConfig = field(default_factory=ConnectConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    db_path: str | None = None   # None: the default latency database; ":memory:" for tests
+    work_dir: str | None = None  # keeps .pte exports (and reuses them); None: a temp dir
+    seed: int = 0                # export weights; they do not change the cost
+
+
+def phone_config_from_dict(options: dict) -> PhoneConfig:
+    """A PhoneConfig from plain JSON-able settings (how a search run stores them):
+    {"connect": {ConnectConfig fields}, "run": {RunConfig fields, runner by name}, ...}."""
+    from .runner import RUNNERS
+    options = dict(options)
+    connect = ConnectConfig(**options.pop("connect", {}))
+    run = dict(options.pop("run", {}))
+    if "runner" in run:
+        if run["runner"] not in RUNNERS:
+            raise ValueError(f"unknown phone runner {run['runner']!r}; use one of "
+                             f"{sorted(RUNNERS)}")
+        run["runner"] = RUNNERS[run["runner"]]
+    return PhoneConfig(connect=connect, run=RunConfig(**run), **options)
+
+
+class PhoneLatency:
+    """`latency(arch)` timed on a connected phone. The connection opens on first use (or pass
+    an open `AdbPhone`); `close()` releases it. Raises PhoneError (a RuntimeError) for phone
+    trouble and ValueError for an architecture that cannot run."""
+
+    name = "phone"
+
+    def __init__(self, config: PhoneConfig | None = None, phone: AdbPhone | None = None,
+                 db: LatencyDB | None = None):
+        self.config = config or PhoneConfig()
+        self._phone, self._db = phone, db
+        self._info: DeviceInfo | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    # ------------------------------------------------------------ lazily opened resources
+    @property
+    def phone(self) -> AdbPhone:
+        if self._phone is None or not self._phone.connected:
+            self._phone = (self._phone or AdbPhone(self.config.connect)).connect()
+        return self._phone
+
+    @property
+    def db(self) -> LatencyDB:
+        if self._db is None:
+            self._db = LatencyDB(self.config.db_path)
+        return self._db
+
+    @property
+    def info(self) -> DeviceInfo:
+        if self._info is None:
+            self._info = read_device_info(self.phone)
+        return self._info
+
+    def close(self) -> None:
+        if self._phone is not None:
+            self._phone.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "PhoneLatency":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ the LatencySource interface
+    def fingerprint_info(self) -> dict:
+        run = self.config.run
+        info = self.info.fingerprint_info()
+        info.update({"runner": run.runner.name, "threads": run.threads,
+                     "pinned": run.pin_big_cores, "backend": "executorch-xnnpack",
+                     "executorch": metadata.version("executorch"), "protocol": PROTOCOL_VERSION})
+        return info
+
+    def fingerprint(self) -> str:
+        """Needs the phone's identity: the first call reads it (one round trip), later calls
+        are free."""
+        return fingerprint_id(self.fingerprint_info())
+
+    def latency(self, arch: Architecture) -> LatencyResult:
+        hit = self.db.get(arch.to_string(), self.fingerprint(), self.name)
+        if hit is not None:
+            return hit
+        return self.record(arch)[0]
+
+    def record(self, arch: Architecture) -> tuple[LatencyResult, PhoneTiming]:
+        """Measure now and store the figure (replacing a stored one): a forced re-measure."""
+        result, timing = self.measure(arch)
+        self.db.put_fingerprint(result.fingerprint, self.fingerprint_info())
+        self.db.put(arch.to_string(), result, extra=timing.summary())
+        return result, timing
+
+    def measure(self, arch: Architecture) -> tuple[LatencyResult, PhoneTiming]:
+        """Export, push and time now, bypassing and not touching the cache."""
+        from ..latency.export import export_pte  # local: torch/executorch load only when used
+        if self.config.run.runner.model_suffix != ".pte":
+            raise ValueError(f"PhoneLatency exports ExecuTorch .pte programs; the "
+                             f"{self.config.run.runner.name} runner needs "
+                             f"{self.config.run.runner.model_suffix} files (use time_model)")
+        expand_layers(arch)  # an architecture that cannot run: ValueError before phone work
+        ensure_runner(self.phone, self.config.run)  # fail fast, before a long export
+        path = self._work_dir() / f"{arch_file_stem(arch, self.config.seed)}.pte"
+        if not (self.config.work_dir and path.is_file()):
+            # A kept work_dir doubles as an export cache: the name hashes everything that
+            # changes the program (export_pte writes atomically, so a file there is whole).
+            export_pte(arch, path, seed=self.config.seed)
+        timing = time_model(self.phone, path, self.info, self.config.run)
+        result = LatencyResult(ms=timing.ms, source=self.name, fingerprint=self.fingerprint(),
+                               p10=timing.p10, p90=timing.p90, cv=timing.cv, runs=timing.runs,
+                               backend="executorch-xnnpack", noisy=timing.throttled)
+        return result, timing
+
+    def history(self) -> list[dict]:
+        """Every stored phone figure of this phone/runner/threads setting (oldest first)."""
+        return self.db.measurements(fingerprint=self.fingerprint(), source=self.name)
+
+    def _work_dir(self) -> Path:
+        if self.config.work_dir:
+            Path(self.config.work_dir).mkdir(parents=True, exist_ok=True)
+            return Path(self.config.work_dir)
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="mnas-phone-")
+        return Path(self._tmp.name)
+
+
+def arch_file_stem(arch: Architecture, seed: int = 0) -> str:
+    """A short file name for an exported architecture (arch strings can be long): a hash of
+    the string, the weight seed and the executorch version."""
+    key = f"{arch.to_string()}|{seed}|{metadata.version('executorch')}"
+    return "arch_" + hashlib.sha1(key.encode()).hexdigest()[:12]
