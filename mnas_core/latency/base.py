@@ -11,6 +11,8 @@ Contract (tests/latency/test_contract.py runs it against every implementation):
   caches (`cached=True` on the second result); sources are deterministic given their cache.
 - `fingerprint()` is cheap and has no side effects.
 - A source owns no worker threads; it may keep a database connection.
+- `noisy=True` flags a measured figure whose runs stayed too spread out (CV above the source's
+  threshold) after its re-measurements; callers may re-measure later or down-weight it.
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ class LatencyResult:
     runs: int = 0            # timed runs behind the figure (0 for a prediction)
     backend: str = ""        # "eager", "executorch-xnnpack", "lut", ...
     cached: bool = False
+    noisy: bool = False      # CV stayed above the source's threshold after re-measuring:
+                             # the machine was too busy for this figure to be trusted
 
     def to_dict(self) -> dict:
         return asdict(self)

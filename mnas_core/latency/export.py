@@ -7,12 +7,13 @@ the host (`PteRunner`) and pushed to the phone (mnas_core/phone), so both measur
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import torch
 
 from ..arch import Architecture
-from ..builder import build_model, expand_layers
+from ..builder import Layer, build_layer, build_model, expand_layers
 
 BACKEND = "executorch-xnnpack"
 
@@ -31,10 +32,23 @@ def example_input(arch: Architecture, seed: int = 0) -> torch.Tensor:
     return torch.randn(1, arch.in_chans, arch.resolution, arch.resolution, generator=g)
 
 
+def layer_input(layer: Layer, seed: int = 0) -> torch.Tensor:
+    """The batch-1 input a layer sees in the network: (1, C, H, W), or (1, C) for the
+    classifier (which runs after global pooling)."""
+    g = torch.Generator().manual_seed(seed)
+    if layer.kind == "classifier":
+        return torch.randn(1, layer.in_chs, generator=g)
+    return torch.randn(1, layer.in_chs, layer.res, layer.res, generator=g)
+
+
 def lower_module(model: torch.nn.Module, example: torch.Tensor) -> bytes:
     """Export an eval-mode module for one fixed input shape and lower it to XNNPACK bytes."""
     XnnpackPartitioner, to_edge_transform_and_lower = _quiet_executorch_import()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch.export/executorch emit FutureWarning/DeprecationWarning about their own
+        # internals (pytree LeafSpec, importlib.resources) on every export: not ours to fix.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         exported = torch.export.export(model.eval(), (example,))
         program = to_edge_transform_and_lower(
             exported, partitioner=[XnnpackPartitioner()]).to_executorch()
@@ -56,6 +70,23 @@ def export_pte(arch: Architecture, path: str | Path, seed: int = 0) -> Path:
     tmp = path.with_suffix(".pte.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)  # atomic: a reader (e.g. an adb push) never sees half a file
+    return path
+
+
+def export_layer_pte(layer: Layer, path: str | Path, seed: int = 0) -> Path:
+    """One lookup-table layer (a Layer from expand_layers) as its own .pte, for timing layers
+    on a device that runs .pte programs (e.g. the phone's lookup table)."""
+    path = Path(path)
+    if path.suffix != ".pte":
+        raise ValueError(f"export_layer_pte: path {str(path)!r} should end in .pte")
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        module = build_layer(layer)
+    data = lower_module(module, layer_input(layer))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".pte.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
     return path
 
 

@@ -1,0 +1,203 @@
+"""The per-layer lookup-table latency predictor.
+
+MnasNet times every sampled model on the phone (Tan et al. 2019, Sec. 3); a lookup table of
+per-layer latencies (as in ProxylessNAS/FBNet, which followed it) predicts a network as the sum
+of its layers, each `Layer.config()` (op, kernel, exp_ratio, se_ratio, in/out channels, stride,
+input resolution, skip, act; stem, head and classifier included) timed once on this host.
+
+Each isolated layer timing also contains one backend call overhead (argument checks, graph
+executor entry: tens of microseconds with frozen TorchScript) that a whole network pays once, not
+once per layer; left in, it makes the sum of ~20 layers over-predict small models. The table
+therefore times a near-empty module once per fingerprint (`call_overhead`) and stores each layer
+net of it. Isolated layers also miss what a whole network adds (global pooling, a colder cache at
+each layer boundary), so the sum otherwise runs low (10-20% on this CPU, REFERENCE.md). An
+optional linear correction `ms = scale * sum + offset`, fitted on a few whole-network
+measurements by least squares on *relative* error, removes that bias; it is stored per
+fingerprint in the latency database next to the table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from ..arch import Architecture
+from ..builder import Layer, expand_layers
+from .base import LatencyResult
+from .db import LatencyDB, layer_key
+from .fingerprint import fingerprint_id
+from .host import HostLatencyConfig, HostLatencySource
+
+# The table row holding the per-call overhead (never a Layer.config(), whose first item is a kind).
+OVERHEAD_CONFIG = ("call-overhead",)
+
+
+@dataclass(frozen=True)
+class LutConfig:
+    """The table's backend/threads (as a HostLatencyConfig) and the per-layer timing protocol.
+    `measure_missing` lets `latency` time unseen layers on the fly (incremental table);
+    False makes an unseen layer a ValueError. `calibrated` applies the fitted correction."""
+
+    threads: int = 1
+    backend: str = "torchscript"
+    channels_last: bool = True
+    timer: str = "auto"
+    layer_warmup: int = 3
+    layer_runs: int = 10
+    layer_blocks: int = 3
+    calibrated: bool = True
+    measure_missing: bool = True
+    db_path: str | None = None
+
+    def host_config(self) -> HostLatencyConfig:
+        """The protocol used to time one layer (and, with more runs, whole networks)."""
+        return HostLatencyConfig(threads=self.threads, backend=self.backend,
+                                 channels_last=self.channels_last, timer=self.timer,
+                                 warmup=self.layer_warmup, runs=self.layer_runs,
+                                 blocks=self.layer_blocks, max_remeasure=1,
+                                 db_path=self.db_path)
+
+
+def fit_correction(raw: Iterable[float], measured: Iterable[float]) -> tuple[float, float]:
+    """(scale, offset) minimising sum(((scale*raw + offset) - measured) / measured)^2): the
+    relative error, so small and large models weigh alike."""
+    x, y = np.asarray(list(raw), float), np.asarray(list(measured), float)
+    if len(x) < 2 or np.ptp(x) == 0:
+        raise ValueError("calibration needs at least 2 models with different predicted sums")
+    if np.any(y <= 0):
+        raise ValueError("calibration needs positive measured latencies")
+    A = np.stack([x / y, 1.0 / y], axis=1)
+    (scale, offset), *_ = np.linalg.lstsq(A, np.ones_like(y), rcond=None)
+    return float(scale), float(offset)
+
+
+class LutPredictor:
+    """Predict latency as the (calibrated) sum of stored per-layer latencies."""
+
+    name = "predicted"
+
+    def __init__(self, config: LutConfig | None = None, db: LatencyDB | None = None,
+                 host: HostLatencySource | None = None):
+        self.config = config or LutConfig()
+        self._host = host or HostLatencySource(self.config.host_config(), db=db)
+        self._db = db
+        self._table: dict[str, float] | None = None  # loaded from the database on first use
+        self._calibration: tuple[float, float, int] | None = None
+
+    @property
+    def db(self) -> LatencyDB:
+        if self._db is None:
+            self._db = self._host.db
+        return self._db
+
+    @property
+    def host(self) -> HostLatencySource:
+        return self._host
+
+    def table_fingerprint(self) -> str:
+        """Fingerprint of the layer timings: the host's, for this backend and thread count."""
+        return self._host.fingerprint()
+
+    def fingerprint(self) -> str:
+        info = {**self._host.fingerprint_info(), "predictor": "lut",
+                "calibrated": self.config.calibrated}
+        return fingerprint_id(info)
+
+    # ------------------------------------------------------------- the table
+    def table(self) -> dict[str, float]:
+        if self._table is None:
+            self._table = self.db.get_layers(self.table_fingerprint())
+            self._calibration = self.db.get_calibration(self.table_fingerprint())
+        return self._table
+
+    def missing(self, archs: Iterable[Architecture]) -> list[Layer]:
+        """Unseen layer configurations of `archs`, one Layer per config, in first-seen order."""
+        table, seen, out = self.table(), set(), []
+        for arch in archs:
+            for L in expand_layers(arch):
+                key = layer_key(L.config())
+                if key not in table and key not in seen:
+                    seen.add(key)
+                    out.append(L)
+        return out
+
+    def build(self, archs: Iterable[Architecture], progress: bool = True) -> int:
+        """Time every unseen layer config of `archs` (incremental; each stored as soon as it is
+        timed, so an interrupted build keeps its progress). Returns how many were timed."""
+        todo = self.missing(list(archs))
+        if not todo:
+            return 0
+        from tqdm.auto import tqdm
+        fp = self.table_fingerprint()
+        self.db.put_fingerprint(fp, self._host.fingerprint_info())
+        overhead = self.call_overhead()
+        for L in tqdm(todo, desc="timing layers", unit="layer", disable=not progress):
+            t = self._host.measure_layer(L)
+            net = max(t.ms - overhead, 0.0)
+            self.db.put_layer(L.config(), fp, net, t.p10, t.p90, t.cv,
+                              t.runs * len(t.block_medians),
+                              extra={**t.summary(), "gross_ms": t.ms, "overhead_ms": overhead})
+            self.table()[layer_key(L.config())] = net
+        return len(todo)
+
+    def call_overhead(self) -> float:
+        """Milliseconds one backend call costs beyond its work (timed once per fingerprint)."""
+        key = layer_key(OVERHEAD_CONFIG)
+        if key not in self.table():
+            t = self._host.measure_call_overhead()
+            self.db.put_layer(OVERHEAD_CONFIG, self.table_fingerprint(), t.ms, t.p10, t.p90,
+                              t.cv, t.runs * len(t.block_medians), extra=t.summary())
+            self.table()[key] = t.ms
+        return self.table()[key]
+
+    def layer_latencies(self, arch: Architecture) -> list[tuple[Layer, float]]:
+        """Each layer of `arch` with its stored latency (timing unseen ones if allowed)."""
+        layers = expand_layers(arch)
+        table = self.table()
+        if any(layer_key(L.config()) not in table for L in layers):
+            if not self.config.measure_missing:
+                n = len(self.missing([arch]))
+                raise ValueError(f"{n} layer configuration(s) of this architecture are not in "
+                                 "the lookup table; run `mnas latency build-table` for it")
+            self.build([arch], progress=False)
+        return [(L, table[layer_key(L.config())]) for L in layers]
+
+    def raw_sum(self, arch: Architecture) -> float:
+        return float(sum(ms for _, ms in self.layer_latencies(arch)))
+
+    # ------------------------------------------------------------- calibration
+    def calibration(self) -> tuple[float, float, int] | None:
+        self.table()
+        return self._calibration
+
+    def calibrate(self, archs: Iterable[Architecture],
+                  measured: HostLatencySource | None = None) -> tuple[float, float]:
+        """Fit and store the linear correction from whole-network measurements of `archs`
+        (taken with `measured`, by default a full-protocol source of the same backend)."""
+        archs = list(archs)
+        if measured is None:
+            cfg = self.config
+            measured = HostLatencySource(
+                HostLatencyConfig(threads=cfg.threads, backend=cfg.backend,
+                                  channels_last=cfg.channels_last, timer=cfg.timer,
+                                  db_path=cfg.db_path), db=self.db)
+        if measured.fingerprint() != self.table_fingerprint():
+            raise ValueError("calibration measurements must come from the table's own backend, "
+                             "threads and machine (fingerprints differ)")
+        raw = [self.raw_sum(a) for a in archs]
+        ms = [measured.latency(a).ms for a in archs]
+        scale, offset = fit_correction(raw, ms)
+        self.db.put_calibration(self.table_fingerprint(), scale, offset, len(archs))
+        self._calibration = (scale, offset, len(archs))
+        return scale, offset
+
+    # ------------------------------------------------------------- the source
+    def latency(self, arch: Architecture) -> LatencyResult:
+        ms = self.raw_sum(arch)
+        cal = self.calibration() if self.config.calibrated else None
+        if cal is not None:
+            ms = cal[0] * ms + cal[1]
+        return LatencyResult(ms=ms, source=self.name, fingerprint=self.fingerprint(), runs=0,
+                             backend=f"lut-{self._host.config.backend}"
+                                     + ("-calibrated" if cal else ""))
