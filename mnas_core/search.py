@@ -75,15 +75,16 @@ class LatencySetup:
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Everything that defines a run; stored with it. `reward` None means the soft constraint
-    with T = MobileNetV2 1.0's latency on the chosen source, as the paper set T = 75 ms,
-    MobileNetV2's latency on its Pixel 1."""
+    """Everything that defines a run; stored with it. `reward` None means T is resolved at the
+    start as MobileNetV2 1.0's latency on the chosen source (the paper set T = 75 ms,
+    MobileNetV2's latency on its Pixel 1), with `exponents` as (alpha, beta)."""
 
     strategy: str = "ppo"
     strategy_options: dict = field(default_factory=dict)
     trials: int = 100
     batch_size: int = 8
     reward: RewardConfig | None = None
+    exponents: tuple[float, float] = (-0.07, -0.07)  # (alpha, beta) when reward is None
     dataset: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     latency: LatencySetup = field(default_factory=LatencySetup)
@@ -114,6 +115,8 @@ class SearchConfig:
         for name, sub in parts.items():
             if name in d and isinstance(d[name], dict):
                 d[name] = sub(**d[name])
+        if "exponents" in d:
+            d["exponents"] = tuple(d["exponents"])
         if isinstance(d.get("reward"), dict):
             d["reward"] = RewardConfig(**d["reward"])
         if isinstance(d.get("space"), dict):
@@ -158,7 +161,7 @@ def resolve_target(cfg: SearchConfig, source) -> RewardConfig:
     if cfg.reward is not None:
         return cfg.reward
     mbv2 = cfg.latency.deployed(zoo.get("mobilenet_v2"))
-    return RewardConfig(target_ms=round(source.latency(mbv2).ms, 3), alpha=-0.07, beta=-0.07)
+    return RewardConfig(round(source.latency(mbv2).ms, 3), *cfg.exponents)
 
 
 def start_run(cfg: SearchConfig, path: str | Path, name: str | None = None) -> RunStore:

@@ -21,9 +21,8 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     alpha = args.alpha if args.alpha is not None else alpha
     beta = args.beta if args.beta is not None else beta
     if args.target == "auto":
-        if (alpha, beta) != PRESETS["soft"]:
-            raise ValueError("--target auto is defined for the soft preset only; give T in ms")
         reward = None
+        RewardConfig(1.0, alpha, beta)  # validate the exponents now, not after start-up
     else:
         try:
             reward = RewardConfig(float(args.target), alpha, beta)
@@ -35,7 +34,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     train = dataclasses.replace(TrainConfig(), **{k: v for k, v in (
         ("epochs", args.epochs), ("steps", args.steps), ("threads", args.threads)) if v})
     return SearchConfig(strategy=args.strategy, trials=args.trials, batch_size=args.batch,
-                        reward=reward, dataset=data, train=train,
+                        reward=reward, exponents=(alpha, beta), dataset=data, train=train,
                         latency=LatencySetup(source=args.latency, options=phone_options(args)),
                         space=load_space(args.space),
                         executor=args.executor, workers=args.workers,
