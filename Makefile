@@ -21,7 +21,8 @@ demo: setup
 	$(BIN)/mnas space
 	$(BIN)/mnas profile mnasnet_a1
 
-app: demo
+app: setup
+	$(BIN)/mnas app $(if $(PORT),--port $(PORT))
 
 test: setup
 	$(BIN)/python -m pytest

@@ -261,10 +261,16 @@ def _reader(path: str | Path) -> sqlite3.Connection:
 
 
 def _alive(pid: int) -> bool:
+    """True while process `pid` runs. A search that ended but was not yet reaped by the
+    process that spawned it (a zombie, state Z) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: trust the signal probe
+    return stat.rpartition(")")[2].split()[0] != "Z"

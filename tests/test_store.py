@@ -69,6 +69,21 @@ def test_running_with_a_dead_pid_reads_as_stopped(tmp_path):
     assert read_meta(store.path)["status"] == "finished"
 
 
+def test_an_ended_unreaped_search_reads_as_stopped(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    store = make(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    store.set_status("running", pid=proc.pid)
+    deadline = time.time() + 30
+    while read_meta(store.path)["status"] == "running" and time.time() < deadline:
+        time.sleep(0.05)  # the child exits and stays a zombie: we never wait() for it
+    assert read_meta(store.path)["status"] == "stopped"
+    proc.wait()
+
+
 def test_list_runs_skips_files_that_are_not_runs(tmp_path):
     make(tmp_path, "a").close()
     make(tmp_path, "b").close()

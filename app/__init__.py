@@ -1,0 +1,1 @@
+"""The MNAS Explorer Streamlit app (the only package that imports streamlit)."""

@@ -1,0 +1,116 @@
+"""Cached reads of run stores (mnas_core.store) for the pages.
+
+Reads are cached with st.cache_data keyed on the file's modification stamp (the database and
+its WAL file), so a finished run is read once, while a running search, whose WAL grows with
+every trial, is re-read as soon as it changes.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from mnas_core.arch import Architecture
+from mnas_core.reward import RewardConfig
+
+STORE_MISSING = ("The run store (mnas_core/store.py) is not available in this installation, "
+                 "so recorded runs cannot be read.")
+
+
+def store():
+    """mnas_core.store, or None when it is not installed (a page then explains)."""
+    try:
+        return importlib.import_module("mnas_core.store")
+    except ImportError:
+        return None
+
+
+def stamp(path: str | Path) -> tuple:
+    """Changes whenever the run file (or its write-ahead log) changes."""
+    out = []
+    for p in (Path(path), Path(f"{path}-wal")):
+        try:
+            s = p.stat()
+            out.append((s.st_mtime_ns, s.st_size))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _trials(path: str, version: tuple) -> pd.DataFrame:
+    return store().read_trials(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _config(path: str, version: tuple) -> dict:
+    return store().read_config(path)
+
+
+def trials(path) -> pd.DataFrame:
+    return _trials(str(path), stamp(path))
+
+
+def config(path) -> dict:
+    return _config(str(path), stamp(path))
+
+
+def meta(path) -> dict:
+    """Not cached: a run's status also depends on whether its process is still alive, which
+    the file's stamp does not show (a killed search leaves the file untouched)."""
+    return store().read_meta(path)
+
+
+@st.cache_data(show_spinner=False, ttl=2)
+def _list(folders: tuple[str, ...]) -> pd.DataFrame:
+    existing = [f for f in folders if Path(f).is_dir()]
+    if not existing:
+        return pd.DataFrame()
+    return store().list_runs(*existing)
+
+
+def forget_run_list() -> None:
+    """Drop the cached listing (a run was just created, so it shows at once)."""
+    _list.clear()
+
+
+def list_runs(folders) -> pd.DataFrame:
+    """One row per run file in `folders` (see mnas_core.store.list_runs), newest first; empty
+    when there is none. A short TTL lets new runs appear without a restart."""
+    df = _list(tuple(str(f) for f in folders))
+    if not df.empty and "created_at" in df:
+        df = df.sort_values("created_at", ascending=False, kind="stable")
+    return df.reset_index(drop=True)
+
+
+def run_label(row) -> str:
+    """'name · strategy · hard/soft · 300 trials' for pickers."""
+    try:
+        kind = RewardConfig(float(row["target_ms"]), float(row["alpha"]),
+                            float(row["beta"])).kind
+    except (ValueError, TypeError, KeyError):
+        kind = "?"
+    return (f"{row['name']} · {row.get('strategy', '?')} · {kind} · "
+            f"{int(row.get('n_trials', 0) or 0)} trials · {row.get('status', '?')}")
+
+
+def deployed(arch: Architecture, cfg: dict) -> Architecture:
+    """The searched network as its latency was measured (mnas_core.search.LatencySetup: the
+    paper's 224x224, 1000 classes), from the run's stored config; unchanged if it has none."""
+    from mnas_core.search import LatencySetup
+    setup = (cfg or {}).get("latency")
+    try:
+        return LatencySetup(**setup).deployed(arch) if isinstance(setup, dict) else arch
+    except (TypeError, ValueError):
+        return arch
+
+
+def reward_of(cfg: dict) -> RewardConfig | None:
+    """The run's RewardConfig from its stored config, or None if it has none (or a bad one)."""
+    r = (cfg or {}).get("reward") or {}
+    try:
+        return RewardConfig(float(r["target_ms"]), float(r["alpha"]), float(r["beta"]))
+    except (KeyError, TypeError, ValueError):
+        return None

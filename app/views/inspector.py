@@ -1,0 +1,137 @@
+"""Page 5: any zoo model or searched trial as a Figure-7 block diagram, its per-layer costs,
+predicted latency, and an ExecuTorch export; hands the model to the Phone page."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app import charts, diagram, latency_info, nav, runs, widgets
+from app.config import AppConfig
+from mnas_core import zoo
+from mnas_core.arch import Architecture, parse_arch
+from mnas_core.profile import profile
+
+SOURCES = ("Zoo model", "Trial of a run", "Block string")
+
+
+def _take_handoff() -> None:
+    """Another page sent an architecture: show it as a block string."""
+    sent = st.session_state.pop("inspect_arch", None)
+    if sent:
+        st.session_state["insp_source"] = "Block string"
+        st.session_state["insp_text"] = sent
+
+
+def _from_zoo() -> Architecture | None:
+    c = st.columns([2, 1, 1])
+    name = c[0].selectbox("Model", zoo.names(), key="insp_zoo",
+                          index=zoo.names().index("mnasnet_a1"))
+    res = c[1].number_input("resolution", 32, 512, 224, step=16, key="insp_res")
+    classes = c[2].number_input("classes", 2, 100_000, 1000, key="insp_classes")
+    return zoo.get(name, resolution=int(res), num_classes=int(classes))
+
+
+def _trial_label(row) -> str:
+    if pd.isna(row["accuracy"]):
+        return f"#{row['trial']} · failed"
+    return (f"#{row['trial']} · {100 * row['accuracy']:.2f}% · {row['latency_ms']:.2f} ms · "
+            f"reward {row['reward']:.4f}")
+
+
+def _from_run(cfg: AppConfig) -> Architecture | None:
+    path = widgets.pick_run(cfg, key="insp_run")
+    if path is None:
+        return None
+    df = widgets.load_trials(path)
+    if df is None or df.empty:
+        st.info("This run has no trials yet.", icon=":material/info:")
+        return None
+    # The best 1,000 keep the picker quick on 10,000-trial runs.
+    df = df.sort_values("reward", ascending=False, na_position="last").head(1000)
+    rows = {int(r["trial"]): _trial_label(r) for _, r in df.iterrows()}
+    c = st.columns([3, 2], vertical_alignment="bottom")
+    trial = c[0].selectbox("Trial (best reward first)", list(rows), format_func=rows.get,
+                           key="insp_trial")
+    arch = parse_arch(df.loc[df["trial"] == trial, "arch"].iloc[0])
+    deployed = c[1].toggle("As deployed (the network whose latency was measured)", True,
+                           key="insp_deployed",
+                           help="off: as trained on the proxy task (its small resolution "
+                                "and classes)")
+    return runs.deployed(arch, runs.config(path)) if deployed else arch
+
+
+def _from_text() -> Architecture | None:
+    st.session_state.setdefault("insp_text", zoo.MNASNET_A1)
+    text = st.text_area("Block string (blocks joined by commas, optional ;key=value fields)",
+                        key="insp_text", height=90)
+    return parse_arch(text)
+
+
+def _export(arch: Architecture) -> None:
+    key = arch.to_string()
+    built = st.session_state.get("insp_pte")
+    if st.button("Build ExecuTorch .pte", icon=":material/deployed_code:",
+                 help="batch 1, XNNPACK delegate, untrained weights (seed 0): for timing"):
+        with st.spinner("Exporting and lowering to XNNPACK..."):
+            try:
+                from mnas_core.latency.export import export_pte
+                with tempfile.TemporaryDirectory() as tmp:
+                    data = export_pte(arch, Path(tmp) / "model.pte").read_bytes()
+                st.session_state["insp_pte"] = built = (key, data)
+            except (ValueError, ImportError, RuntimeError) as err:
+                st.error(f"Export failed: {err}", icon=":material/error:")
+                return
+    if built and built[0] == key:
+        st.download_button(f"Download model.pte ({len(built[1]) / 1e6:.1f} MB)", built[1],
+                           file_name="model.pte", mime="application/octet-stream",
+                           icon=":material/download:", type="primary")
+
+
+def page(cfg: AppConfig) -> None:
+    st.title("Model inspector")
+    _take_handoff()
+    st.session_state.setdefault("insp_source", SOURCES[0])
+    source = st.segmented_control("Inspect", SOURCES, key="insp_source")
+    try:
+        arch = (_from_run(cfg) if source == SOURCES[1] else _from_text()
+                if source == SOURCES[2] else _from_zoo())
+        if arch is None:
+            return
+        prof = profile(arch)
+    except ValueError as err:
+        st.error(f"Cannot build this architecture: {err}", icon=":material/error:")
+        return
+    try:
+        info = latency_info.per_layer(arch)
+    except Exception as err:  # a locked or foreign database must not take the page down
+        info = latency_info.LayerLatency(None, None, f"could not read the lookup table: {err}")
+    lat = info.per_layer
+    m = st.columns(4)
+    m[0].metric("Parameters", f"{prof['params'].sum() / 1e6:.2f} M")
+    m[1].metric("MACs", f"{prof['macs'].sum() / 1e6:,.0f} M")
+    m[2].metric("Predicted latency", f"{info.total_ms:.2f} ms" if info.total_ms else "—",
+                help=info.note)
+    m[3].metric("Input", f"{arch.resolution}x{arch.resolution}x{arch.in_chans}")
+    st.plotly_chart(diagram.block_diagram(arch), key="insp_diagram")
+    st.markdown(" ".join(f"<span style='background:{c};padding:2px 8px;border-radius:4px;"
+                         f"border:1px solid #888;font-size:0.8em'>{n}</span>"
+                         for n, c in diagram.legend_items()), unsafe_allow_html=True)
+    st.code(arch.to_string(), language=None, wrap_lines=True)
+    st.caption(f"Per-layer latency: {info.note}")
+    # profile() leaves block/layer empty for stem/head/classifier: strings keep Arrow happy.
+    table = prof.assign(block=prof["block"].astype(str), layer=prof["layer"].astype(str),
+                        **({"predicted ms": lat.round(3).to_numpy()} if lat is not None else {}))
+    left, right = st.columns([1.3, 1])
+    with left:
+        st.dataframe(table, hide_index=True, width="stretch", height=380)
+    with right:
+        st.plotly_chart(charts.layer_costs(prof, lat), key="insp_costs")
+    c = st.columns([1, 1, 2])
+    with c[0]:
+        _export(arch)
+    with c[1]:
+        if st.button("Time it on a phone", icon=":material/smartphone:"):
+            nav.handoff("phone_arch", arch.to_string(), "phone", "Phone")

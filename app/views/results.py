@@ -1,0 +1,120 @@
+"""Page 4: compare runs: Pareto fronts, hard vs soft latency histograms (the paper's Figure 6),
+reward over time, and a filterable trial table with CSV download."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import analysis, charts, nav, runs, widgets
+from app.config import AppConfig
+from mnas_core.arch import parse_arch
+from mnas_core.pareto import hypervolume, pareto_mask
+
+TABLE_COLUMNS = ["trial", "status", "accuracy", "latency_ms", "reward", "params", "macs",
+                 "latency_source", "train_seconds", "total_seconds", "arch", "error"]
+
+
+def _names(paths) -> dict:
+    """Display names, unique even when two folders hold runs with the same name."""
+    out = {}
+    for p in paths:
+        name = p.stem
+        out[p] = name if name not in out.values() else f"{name} ({p.parent.name})"
+    return out
+
+
+def _summary(data: dict, targets: dict, ref_ms: float) -> pd.DataFrame:
+    rows = []
+    for name, df in data.items():
+        ok = df[df["accuracy"].notna() & df["latency_ms"].notna()]
+        rows.append({
+            "run": name, "trials": len(df), "failed": int((df["status"] != "ok").sum()),
+            "T (ms)": targets.get(name),
+            "best accuracy %": round(100 * ok["accuracy"].max(), 2) if len(ok) else None,
+            "best reward": round(ok["reward"].max(), 4) if len(ok) else None,
+            "Pareto models": int(pareto_mask(ok["accuracy"], ok["latency_ms"]).sum()),
+            "hypervolume": round(hypervolume(ok["accuracy"], ok["latency_ms"], ref_ms), 3),
+            "median latency ms": round(ok["latency_ms"].median(), 2) if len(ok) else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def _trial_table(data: dict, confs: dict) -> None:
+    st.subheader("Trials")
+    c = st.columns([1.2, 1.2, 1.6, 1])
+    name = c[0].selectbox("Run", list(data), key="res_table_run")
+    df = data[name]
+    status = c[1].multiselect("Status", ["ok", "failed"], default=["ok", "failed"],
+                              key="res_status")
+    lat = df["latency_ms"].dropna()
+    span = None
+    if len(lat) and lat.max() > lat.min():
+        lo, hi = float(lat.min()), float(lat.max())
+        span = c[2].slider("Latency (ms)", lo, hi, (lo, hi), key=f"res_lat_{name}")
+    min_acc = c[3].number_input("Min accuracy %", 0.0, 100.0, 0.0, step=1.0, key="res_acc")
+    shown = analysis.filter_trials(df, status, None, span, min_acc / 100)
+    cols = [col for col in TABLE_COLUMNS if col in shown]
+    event = st.dataframe(
+        shown[cols].sort_values("reward", ascending=False, na_position="last"),
+        hide_index=True, width="stretch", height=360, on_select="rerun",
+        selection_mode="single-row", key="res_table",
+        column_config={"accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
+                       "latency_ms": st.column_config.NumberColumn("latency ms", format="%.2f"),
+                       "reward": st.column_config.NumberColumn(format="%.4f"),
+                       "params": st.column_config.NumberColumn(format="compact"),
+                       "macs": st.column_config.NumberColumn("MACs", format="compact")})
+    c = st.columns([1, 1, 3], vertical_alignment="center")
+    c[0].download_button("Download CSV", shown.to_csv(index=False), file_name=f"{name}.csv",
+                         mime="text/csv", icon=":material/download:")
+    rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    if rows:
+        text = shown.sort_values("reward", ascending=False, na_position="last") \
+            .iloc[rows[0]]["arch"]
+        if c[1].button("Open in the model inspector", icon=":material/memory:"):
+            arch = runs.deployed(parse_arch(text), confs.get(name, {}))  # as latency was timed
+            nav.handoff("inspect_arch", arch.to_string(), "inspector", "Model inspector")
+    else:
+        c[1].caption("Select a row to inspect it.")
+    c[2].caption(f"{len(shown):,} of {len(df):,} trials shown.")
+
+
+def page(cfg: AppConfig) -> None:
+    st.title("Results & comparison")
+    st.markdown("Pick runs to compare. With a **hard** and a **soft** run side by side you get "
+                "the paper's Figure 6: the soft constraint explores a much wider range of "
+                "latencies, the hard one piles up just under T.")
+    paths = widgets.pick_runs(cfg, key="res_runs")
+    if not paths:
+        if runs.store() is not None:
+            st.caption("Select at least one run above.")
+        return
+    names = _names(paths)
+    data, targets, confs = {}, {}, {}
+    for p in paths:
+        df = widgets.load_trials(p)
+        if df is None:
+            continue
+        data[names[p]] = df
+        try:
+            confs[names[p]] = runs.config(p)
+        except Exception:  # a config that cannot be read only loses the T line
+            confs[names[p]] = {}
+        rc = runs.reward_of(confs[names[p]])
+        if rc is not None:
+            targets[names[p]] = rc.target_ms
+    if not data:
+        return
+    if all(df.empty for df in data.values()):
+        st.info("These runs have no trials yet.", icon=":material/info:")
+        return
+    all_lat = pd.concat([d["latency_ms"] for d in data.values()]).dropna()
+    ref_ms = float(all_lat.max()) * 1.1 if len(all_lat) else 1.0
+    st.dataframe(_summary(data, targets, ref_ms), hide_index=True, width="stretch")
+    st.caption(f"Hypervolume: area (accuracy x ms) dominated by each front, bounded by the "
+               f"reference point (latency {ref_ms:.2f} ms, accuracy 0); larger is better.")
+    target = next(iter(targets.values()), None) if len(set(targets.values())) == 1 else None
+    st.plotly_chart(charts.pareto_overlay(data, target), key="res_fronts")
+    st.plotly_chart(charts.latency_histograms(data, targets), key="res_hists")
+    st.plotly_chart(charts.reward_over_time(data), key="res_time")
+    st.divider()
+    _trial_table(data, confs)

@@ -1,0 +1,155 @@
+"""Page 2: the reward of eq. 2-3, its presets, the beta derivation, and re-ranking a run."""
+from __future__ import annotations
+
+import time
+import warnings
+
+import streamlit as st
+
+from app import analysis, charts, runs, widgets
+from app.config import AppConfig
+from mnas_core.reward import PRESETS, RewardConfig, beta_from_tradeoff
+
+# Target latencies offered on the slider: log-spaced so 2 ms and 200 ms are both easy to set.
+T_STEPS = tuple(float(t) for t in (0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25,
+                                   30, 40, 50, 60, 75, 90, 100, 120, 150, 200, 250, 300, 400,
+                                   500))
+
+
+def _set(alpha: float, beta: float, target: float | None = None) -> None:
+    st.session_state["rw_alpha"], st.session_state["rw_beta"] = alpha, beta
+    if target is not None:
+        st.session_state["rw_T"] = target
+
+
+def _run_target(path) -> float | None:
+    try:
+        r = runs.reward_of(runs.config(path))
+    except Exception:  # unreadable run: keep the current T
+        return None
+    return r.target_ms if r else None
+
+
+def _follow_run() -> None:
+    """A newly picked run brings its own T, so re-ranking starts on its scale."""
+    target = _run_target(st.session_state.get("rw_run"))
+    if target:
+        st.session_state["rw_T"] = float(target)
+
+
+def _controls(app: AppConfig) -> RewardConfig | None:
+    st.session_state.setdefault("rw_alpha", PRESETS["soft"][0])
+    st.session_state.setdefault("rw_beta", PRESETS["soft"][1])
+    if "rw_T" not in st.session_state:  # the paper's 75 ms, or the newest run's T
+        listed = runs.list_runs(app.run_folders()) if runs.store() else None
+        first = listed["path"].iloc[0] if listed is not None and len(listed) else None
+        st.session_state["rw_T"] = float((first and _run_target(first)) or 75.0)
+    st.session_state["rw_T"] = float(st.session_state["rw_T"])
+    if st.session_state["rw_T"] not in T_STEPS:
+        steps = tuple(sorted({*T_STEPS, float(st.session_state["rw_T"])}))
+    else:
+        steps = T_STEPS
+    b = st.columns([1, 1, 2], vertical_alignment="center")
+    b[0].button("Hard constraint", on_click=_set, args=PRESETS["hard"], width="stretch",
+                help="α = 0, β = -1: no reward for beating T, a steep penalty above it")
+    b[1].button("Soft constraint", on_click=_set, args=PRESETS["soft"], width="stretch",
+                help="α = β = -0.07: latency always trades off smoothly against accuracy")
+    c = st.columns(3)
+    target = c[0].select_slider("Target latency T (ms)", steps, key="rw_T")
+    alpha = c[1].slider("α (exponent when LAT ≤ T)", -1.0, 0.5, step=0.01, key="rw_alpha")
+    beta = c[2].slider("β (exponent when LAT > T)", -2.0, 0.0, step=0.01, key="rw_beta")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cfg = RewardConfig(float(target), float(alpha), float(beta))
+        except ValueError as err:
+            st.error(str(err), icon=":material/error:")
+            return None
+    for w in caught:
+        st.warning(str(w.message), icon=":material/warning:")
+    b[2].markdown(f"Current: **{cfg.kind}** reward · α = {cfg.alpha:g}, β = {cfg.beta:g}, "
+                  f"T = {cfg.target_ms:g} ms")
+    return cfg
+
+
+def _derivation() -> None:
+    with st.container(border=True):
+        st.markdown("**Where −0.07 comes from.** Pick how much more accuracy a model *k* "
+                    "times slower must have to be worth it.")
+        c = st.columns(2)
+        k = c[0].number_input("latency factor k", 1.01, 100.0, 2.0, step=0.5, key="rw_k")
+        r = c[1].number_input("relative accuracy gain r (%)", 0.1, 100.0, 5.0, step=0.5,
+                              key="rw_r")
+        try:
+            d = beta_from_tradeoff(float(k), float(r) / 100)
+        except ValueError as err:
+            st.error(str(err), icon=":material/error:")
+            return
+        st.code(d.working, language=None, wrap_lines=True)
+        st.button(f"Use α = β = {d.beta:.2f}", on_click=_set, args=(round(d.beta, 2),
+                                                                     round(d.beta, 2)))
+
+
+def _rerank(app: AppConfig, cfg: RewardConfig) -> None:
+    st.subheader("Re-rank a recorded run")
+    path = widgets.pick_run(app, key="rw_run", label="Recorded run", on_change=_follow_run)
+    if path is None:
+        return
+    df = widgets.load_trials(path)
+    if df is None:
+        return
+    recorded = runs.reward_of(runs.config(path))
+    if recorded is not None:
+        st.caption(f"Recorded with α = {recorded.alpha:g}, β = {recorded.beta:g}, "
+                   f"T = {recorded.target_ms:g} ms ({recorded.kind}).")
+        st.button("Start from the run's own reward", key="rw_from_run", on_click=_set,
+                  args=(recorded.alpha, recorded.beta, recorded.target_ms))
+    t0 = time.perf_counter()
+    try:
+        ranked = analysis.rerank(df, cfg)
+    except ValueError as err:
+        st.error(f"Cannot re-score this run: {err}", icon=":material/error:")
+        return
+    if ranked.empty:
+        st.info("This run has no successful trials yet.", icon=":material/info:")
+        return
+    elapsed = 1000 * (time.perf_counter() - t0)
+    now, before = ranked.iloc[0], ranked.sort_values("rank_before").iloc[0]
+    m = st.columns(3)
+    m[0].metric("Winner now", f"trial {int(now['trial'])}",
+                f"{100 * now['accuracy']:.2f}% at {now['latency_ms']:.2f} ms", delta_color="off",
+                delta_arrow="off", border=True)
+    m[1].metric("Winner as recorded", f"trial {int(before['trial'])}",
+                f"{100 * before['accuracy']:.2f}% at {before['latency_ms']:.2f} ms",
+                delta_color="off", delta_arrow="off", border=True)
+    top10 = ranked.head(10)
+    stayed = int((top10["rank_before"] <= 10).sum())
+    m[2].metric("Top 10 kept", f"{stayed} of {len(top10)}", "still in the top 10",
+                delta_color="off", delta_arrow="off", border=True)
+    left, right = st.columns([1.2, 1])
+    with left:
+        st.dataframe(analysis.top_table(ranked), hide_index=True, width="stretch")
+        st.caption(f"Re-scored {len(ranked):,} trials in {elapsed:.0f} ms.")
+    with right:
+        st.plotly_chart(charts.rank_slope(ranked), key="rw_slope")
+    shown = df.assign(reward=ranked["reward_now"].reindex(df.index))
+    st.plotly_chart(charts.pareto_scatter(shown, cfg.target_ms,
+                                          "Trials coloured by the new reward"), key="rw_pareto")
+
+
+def page(app: AppConfig) -> None:
+    st.title("Reward explorer")
+    st.latex(r"R(m) = ACC(m)\cdot\left[\frac{LAT(m)}{T}\right]^{w},\qquad "
+             r"w=\begin{cases}\alpha & LAT(m)\le T\\ \beta & \text{otherwise}\end{cases}")
+    cfg = _controls(app)
+    if cfg is None:
+        return
+    left, right = st.columns([2, 1])
+    with left:
+        other = RewardConfig(cfg.target_ms, *PRESETS["hard" if cfg.kind == "soft" else "soft"])
+        st.plotly_chart(charts.reward_curves(cfg, compare=other), key="rw_curves")
+        st.caption("Dotted: the other preset, for comparison (the paper's Figure 3).")
+    with right:
+        _derivation()
+    st.divider()
+    _rerank(app, cfg)

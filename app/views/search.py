@@ -1,0 +1,227 @@
+"""Page 3: start a search in its own process and watch it live. The search writes to a run
+store file, so this page can be closed and reopened, and several runs watched in turn."""
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app import analysis, charts, diagram, nav, runs, search_form
+from app.config import AppConfig
+from mnas_core.arch import parse_arch
+from mnas_core.space import SearchSpace
+
+LIVE = ("created", "running")  # statuses that keep the page refreshing
+# Material icons (rendered by Streamlit itself; emoji need fonts a machine may lack).
+STATUS_ICON = {"created": ":material/hourglass_top:", "running": ":green[:material/play_circle:]",
+               "finished": ":blue[:material/check_circle:]",
+               "stopped": ":orange[:material/pause_circle:]", "failed": ":red[:material/error:]"}
+
+
+def _search_module():
+    try:
+        return importlib.import_module("mnas_core.search")
+    except ImportError:
+        return None
+
+
+def _form(cfg: AppConfig) -> None:
+    edited = st.session_state.get("space")
+    d = search_form.FormValues(name="")
+    with st.form("search_form", border=False):
+        st.markdown("**What to search**")
+        c = st.columns(4)
+        name = c[0].text_input("Run name", placeholder="automatic: strategy-reward-date",
+                               help="saved as NAME.db in the runs folder")
+        strategy = c[1].selectbox("Strategy", search_form.STRATEGIES,
+                                  help="ppo: the paper's RL controller; random: the baseline "
+                                       "every NAS paper should report; evolution: aging "
+                                       "evolution")
+        trials = c[2].number_input("Trials", 1, 100_000, d.trials)
+        batch = c[3].number_input("Batch (models per controller step)", 1, 256, d.batch_size)
+        st.markdown("**Proxy task**: each candidate trains briefly on this data; its "
+                    "validation accuracy is ACC(m)")
+        c = st.columns(4)
+        dataset = c[0].selectbox("Dataset", search_form.DATASETS, accept_new_options=True,
+                                 help="digits is built in and works offline; CIFAR downloads "
+                                      "once; or type folder:PATH for your own images")
+        subset = c[1].number_input("Training images (0 = all)", 0, 1_000_000, d.subset,
+                                   step=100)
+        epochs = c[2].number_input("Epochs per candidate", 0.1, 100.0, d.epochs, step=0.5)
+        workers = c[3].number_input("Workers", 1, 64, d.workers,
+                                    help="parallel training processes on this machine")
+        st.markdown("**Reward and latency** (latency is measured on the model as deployed: "
+                    "224x224, 1000 classes, as in the paper)")
+        c = st.columns(5)
+        preset = c[0].selectbox("Reward", ["soft", "hard", "custom"],
+                                help="soft: α = β = -0.07; hard: α = 0, β = -1")
+        target = c[1].number_input("Target T in ms (0 = auto)", 0.0, 10_000.0, d.target_ms,
+                                   step=0.5, help="auto: MobileNetV2's latency on the chosen "
+                                                  "source, as the paper's T = 75 ms was "
+                                                  "MobileNetV2's on its phone (soft only)")
+        alpha = c[2].number_input("α (custom only)", -2.0, 1.0, d.alpha, step=0.01)
+        beta = c[3].number_input("β (custom only)", -2.0, 0.0, d.beta, step=0.01)
+        source = c[4].selectbox("Latency source", search_form.LATENCY_SOURCES,
+                                help="measured: timed on this CPU; predicted: the lookup "
+                                     "table; phone: a connected Android phone")
+        c = st.columns([1, 3], vertical_alignment="bottom")
+        seed = c[0].number_input("Seed", 0, 2**31 - 1, d.seed)
+        use_edited = c[1].toggle("Use the space edited on the Search space page",
+                                 value=edited is not None, disabled=edited is None)
+        submitted = st.form_submit_button("Start search", type="primary",
+                                          icon=":material/play_arrow:")
+    if not submitted:
+        return
+    values = search_form.FormValues(
+        name=name.strip() or search_form.default_name(strategy, preset), dataset=str(dataset), subset=int(subset), epochs=float(epochs),
+        strategy=strategy, trials=int(trials), batch_size=int(batch),
+        target_ms=float(target), preset=preset, alpha=float(alpha), beta=float(beta),
+        latency_source=source, workers=int(workers), seed=int(seed))
+    try:
+        path = search_form.run_path(cfg.runs_dir, values.name)
+        config = search_form.build_config(values, edited if use_edited else SearchSpace())
+        cfg.runs_dir.mkdir(parents=True, exist_ok=True)
+        pid = _search_module().spawn_search(config, path)
+    except (ValueError, OSError) as err:
+        st.error(f"Could not start the search: {err}", icon=":material/error:")
+        return
+    st.session_state["search_watch"] = str(path)
+    runs.forget_run_list()
+    st.toast(f"Search {path.stem} started (process {pid}).", icon=":material/rocket_launch:")
+    st.rerun()
+
+
+def _own_runs(cfg: AppConfig) -> pd.DataFrame:
+    """Runs started from this app (the runs folder); recorded samples live on Results."""
+    return runs.list_runs([cfg.runs_dir]) if cfg.runs_dir.is_dir() else pd.DataFrame()
+
+
+def _best(df: pd.DataFrame, conf: dict, key: str) -> None:
+    best = analysis.best_row(df)
+    if best is None:
+        return
+    arch = runs.deployed(parse_arch(best["arch"]), conf)
+    st.markdown(f"**Best so far: trial {int(best['trial'])}** · {100 * best['accuracy']:.2f}% "
+                f"accuracy · {best['latency_ms']:.2f} ms · reward {best['reward']:.4f} "
+                f"· shown as deployed ({arch.resolution}x{arch.resolution}, the network whose "
+                "latency was measured)")
+    st.plotly_chart(diagram.block_diagram(arch), key=f"{key}_best")
+    if st.button("Open in the model inspector", key=f"{key}_inspect", icon=":material/memory:"):
+        nav.handoff("inspect_arch", arch.to_string(), "inspector", "Model inspector")
+
+
+def _log_tail(path: Path, lines: int = 25) -> str | None:
+    log = path.with_suffix(".log")  # where mnas_core.search.spawn_search sends output
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return None
+
+
+def _buttons(slot, path: Path, status: str, done: int, total: int) -> None:
+    search = _search_module()
+    if status in LIVE:
+        if slot.button("Stop", icon=":material/stop:", key="search_stop", width="stretch"):
+            search.stop_search(path)
+            st.toast("Asked the search to stop; trials in flight are lost, the rest are kept.")
+    elif status in ("stopped", "failed") and done < total:
+        if slot.button("Resume", icon=":material/play_arrow:", key="search_resume",
+                       width="stretch", type="primary"):
+            try:
+                search.resume_search(path)
+            except (ValueError, OSError) as err:
+                st.error(f"Could not resume: {err}", icon=":material/error:")
+                return
+            st.rerun(scope="app")
+
+
+def _reap(pid) -> None:
+    """Collect the exit status of a search this app process started and that has ended:
+    until then it is a zombie, which still looks alive, so the run would read 'running'.
+    waitpid on one pid never touches processes that are not this process's children."""
+    try:
+        os.waitpid(int(pid), os.WNOHANG)
+    except (ChildProcessError, ValueError, TypeError, OSError):
+        pass
+
+
+def _live(cfg: AppConfig, path: Path, was_live: bool) -> None:
+    try:
+        _reap(runs.meta(path).get("pid"))
+        meta, conf, df = runs.meta(path), runs.config(path), runs.trials(path)
+    except Exception as err:  # the file may be mid-creation; say so and try again next tick
+        st.warning(f"Cannot read {path.name} yet: {err}", icon=":material/hourglass_top:")
+        return
+    status = meta.get("status", "?")
+    if (status in LIVE) != was_live:
+        st.rerun(scope="app")  # start or stop the refresh timer
+    total, done = int(conf.get("trials") or 0), len(df)
+    reward = runs.reward_of(conf)
+    c = st.columns([4, 1], vertical_alignment="center")
+    c[0].markdown(f"#### {STATUS_ICON.get(status, '')} {path.stem} · {status}")
+    _buttons(c[1], path, status, done, total)
+    if status == "created" and time.time() - float(meta.get("created_at") or 0) > 120:
+        st.warning("The search process has not started after 2 minutes; see its log below.",
+                   icon=":material/warning:")
+    elapsed = float(meta.get("updated_at") or time.time()) - float(meta.get("created_at") or 0)
+    in_flight = int(meta.get("n_pending") or 0) if status in LIVE else 0
+    st.progress(min(done / total, 1.0) if total else 0.0,
+                text=f"{done} / {total} trials · {in_flight} in flight · "
+                     f"{int(meta.get('n_failed') or 0)} failed · {conf.get('strategy', '?')} · "
+                     + (f"{reward.kind} reward, T = {reward.target_ms:g} ms" if reward
+                        else "soft reward, T being measured (MobileNetV2's latency)")
+                     + f" · {elapsed / 60:.1f} min")
+    target = reward.target_ms if reward else None
+    if df.empty:
+        st.info("Waiting for the first batch: each model is timed, then trained on the proxy "
+                "task; points appear here as trials finish.", icon=":material/hourglass_top:")
+    else:
+        left, right = st.columns([1.5, 1])
+        with left:
+            st.plotly_chart(charts.pareto_scatter(df, target, "Accuracy vs latency (live)"),
+                            key="search_pareto")
+        with right:
+            st.plotly_chart(charts.latency_histogram(df, target), key="search_hist")
+        _best(df, conf, "search")
+    failed = df[df["status"] != "ok"]
+    if len(failed):
+        with st.expander(f"{len(failed)} failed trial(s)"):
+            st.dataframe(failed[["trial", "arch", "error"]], hide_index=True, width="stretch")
+    log = _log_tail(path)
+    if log:
+        with st.expander("Search log (last lines)", expanded=status == "failed"):
+            st.code(log, language=None)
+
+
+def page(cfg: AppConfig) -> None:
+    st.title("Run a search")
+    if runs.store() is None or _search_module() is None:
+        st.info("Searching needs mnas_core.store and mnas_core.search, which this installation "
+                "does not have yet.", icon=":material/info:")
+        return
+    df = _own_runs(cfg)
+    any_running = not df.empty and df["status"].isin(LIVE).any()
+    with st.expander("New search", expanded=not any_running, icon=":material/add_circle:"):
+        _form(cfg)
+    if df.empty:
+        st.info(f"No searches in `{cfg.runs_dir}` yet: fill in the form above and press "
+                "**Start search**. Each trial times a model, then trains it briefly; the charts "
+                "fill in as trials finish. Recorded runs are on **Results & comparison**.",
+                icon=":material/info:")
+        return
+    # Name, strategy and reward only: status and progress are live below, not frozen here.
+    labels = {row["path"]: " · ".join(runs.run_label(row).split(" · ")[:3])
+              for _, row in df.iterrows()}
+    watch = st.session_state.get("search_watch")
+    index = list(labels).index(watch) if watch in labels else 0
+    path = Path(st.selectbox("Watch", list(labels), index=index, format_func=labels.get))
+    st.session_state["search_watch"] = str(path)
+    try:
+        live = runs.meta(path).get("status") in LIVE
+    except Exception:
+        live = True  # unreadable for now (being created): keep refreshing
+    st.fragment(_live, run_every=cfg.refresh_s if live else None)(cfg, path, live)

@@ -1,0 +1,69 @@
+"""Widgets shared by several pages: run pickers with their empty states."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app import runs
+from app.config import AppConfig
+
+NO_RUNS = ("No runs found in {folders}. Start one on the **Run a search** page (it is saved "
+           "there as a `.db` file), or run `mnas search --out runs/NAME.db` in a terminal.")
+
+
+def available_runs(cfg: AppConfig) -> pd.DataFrame | None:
+    """The run list, or None after explaining why there is nothing to pick from."""
+    if runs.store() is None:
+        st.info(runs.STORE_MISSING, icon=":material/info:")
+        return None
+    try:
+        df = runs.list_runs(cfg.run_folders())
+    except Exception as err:  # a corrupt file in a folder must not take the page down
+        st.error(f"Could not list runs: {err}", icon=":material/error:")
+        return None
+    if df.empty:
+        folders = ", ".join(f"`{f}`" for f in cfg.run_folders())
+        st.info(NO_RUNS.format(folders=folders), icon=":material/info:")
+        return None
+    return df
+
+
+def pick_run(cfg: AppConfig, key: str, label: str = "Run", on_change=None) -> Path | None:
+    df = available_runs(cfg)
+    if df is None:
+        return None
+    labels = {row["path"]: runs.run_label(row) for _, row in df.iterrows()}
+    path = st.selectbox(label, list(labels), format_func=labels.get, key=key,
+                        on_change=on_change)
+    return Path(path) if path else None
+
+
+def default_comparison(df: pd.DataFrame) -> list[str]:
+    """A hard and a soft run when there are both (the paper's Figure 6), else the newest two."""
+    hard = df[(df["alpha"] == 0) & (df["beta"] == -1)]
+    soft = df[(df["alpha"] == df["beta"]) & (df["alpha"] < 0)]
+    if len(hard) and len(soft):
+        return [hard["path"].iloc[0], soft["path"].iloc[0]]
+    return df["path"].head(2).tolist()
+
+
+def pick_runs(cfg: AppConfig, key: str) -> list[Path]:
+    df = available_runs(cfg)
+    if df is None:
+        return []
+    labels = {row["path"]: runs.run_label(row) for _, row in df.iterrows()}
+    chosen = st.multiselect("Runs", list(labels), default=default_comparison(df),
+                            format_func=labels.get, key=key)
+    return [Path(p) for p in chosen]
+
+
+def load_trials(path: Path) -> pd.DataFrame | None:
+    """A run's trials, or None after an inline error (a run being written is still readable;
+    a broken file is reported, not raised)."""
+    try:
+        return runs.trials(path)
+    except Exception as err:
+        st.error(f"Could not read {path.name}: {err}", icon=":material/error:")
+        return None

@@ -1,0 +1,71 @@
+"""Helpers for the real-browser test: start the app with `mnas app` on a free loopback port,
+and drive Debian's chromium through Playwright (never a downloaded browser)."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(runs_dir: Path, sample_dir: Path, log: Path, timeout_s: float = 90):
+    """Yield the base URL of a freshly started app; stop it (and only it) afterwards."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "mnas_core", "app", "--port", str(port), "--runs-dir",
+           str(runs_dir), "--sample-dir", str(sample_dir)]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the app did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        # Its own session: the app and any search it spawned stop together.
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until Streamlit has finished running the script and drawn its charts."""
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout_ms,
+                           state="attached")
+    page.wait_for_timeout(800)  # plotly draws after the script finishes
+
+
+def screenshot_full(page, path: Path, width: int = 1600) -> None:
+    """Streamlit scrolls inside its main container, so a 'full page' screenshot needs a
+    viewport as tall as that container's content."""
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                           " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    page.set_viewport_size({"width": width, "height": min(max(int(height) + 40, 800), 6000)})
+    page.wait_for_timeout(700)  # charts re-layout to the new size
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": width, "height": 1000})

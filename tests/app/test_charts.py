@@ -1,0 +1,133 @@
+"""Chart builders and table helpers, tested without Streamlit."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from app import analysis, charts, diagram, search_form, space_table
+from mnas_core import zoo
+from mnas_core.arch import parse_arch
+from mnas_core.pareto import pareto_mask
+from mnas_core.reward import RewardConfig
+from mnas_core.space import SearchSpace
+from tests.app.rundata import make_trials
+
+HARD, SOFT = RewardConfig.preset("hard", 4.0), RewardConfig.preset("soft", 4.0)
+PURE = ("app.charts", "app.diagram", "app.space_table", "app.analysis", "app.search_form",
+        "app.latency_info", "app.config")
+
+
+def test_figure_modules_never_import_streamlit():
+    code = (f"import sys\nimport {', '.join(PURE)}\n"
+            "assert 'streamlit' not in sys.modules, 'streamlit was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reward_curves_follow_eq_2_3():
+    fig = charts.reward_curves(HARD, accuracies=(0.5, 0.8), compare=SOFT)
+    assert len(fig.data) == 4  # two accuracies, each with its dotted comparison
+    x, y = np.asarray(fig.data[1].x), np.asarray(fig.data[1].y)
+    assert np.allclose(y[x <= 4.0], 0.8)                   # hard: flat below T ...
+    assert np.allclose(y[x > 4.0], 0.8 * (x[x > 4.0] / 4.0) ** -1)  # ... 1/LAT above it
+    assert any(s.x0 == 4.0 for s in fig.layout.shapes)      # the T line
+
+
+def test_pareto_scatter_marks_the_front_and_handles_empty():
+    df = make_trials(80, SOFT)
+    fig = charts.pareto_scatter(df, 4.0)
+    ok = df.dropna(subset=["accuracy", "latency_ms"])
+    assert len(fig.data[0].x) == len(ok)
+    assert len(fig.data[1].x) == pareto_mask(ok.accuracy, ok.latency_ms).sum()
+    empty = charts.pareto_scatter(df.iloc[:0])
+    assert "No finished trials" in empty.layout.annotations[0].text
+    big = charts.pareto_scatter(make_trials(2000, SOFT))
+    assert big.data[0].type == "scattergl"  # WebGL keeps 10,000-point charts fluid
+
+
+def test_comparison_charts_one_trace_set_per_run():
+    runs = {"hard": make_trials(50, HARD, 1), "soft": make_trials(50, SOFT, 2)}
+    assert [t.name for t in charts.pareto_overlay(runs, 4.0).data if t.showlegend is not False] \
+        == ["hard", "soft"]
+    hist = charts.latency_histograms(runs, {"hard": 4.0, "soft": 4.0})
+    assert [a.text for a in hist.layout.annotations][:2] == ["hard", "soft"]  # side by side
+    assert len(hist.data) == 2
+    time_fig = charts.reward_over_time(runs)
+    best = time_fig.data[1].y
+    assert np.all(np.diff(np.asarray(best)[~np.isnan(best)]) >= 0)  # best-so-far never drops
+    assert "Pick runs" in charts.pareto_overlay({}).layout.annotations[0].text
+
+
+def test_rerank_and_slope_chart():
+    df = make_trials(100, HARD)
+    ranked = analysis.rerank(df, SOFT)
+    assert ranked["rank_now"].tolist() == list(range(1, len(ranked) + 1))
+    assert ranked["reward_now"].is_monotonic_decreasing
+    same = analysis.rerank(df, HARD)
+    assert (same["moved"] == 0).all()  # the run's own reward changes nothing
+    top = analysis.top_table(ranked)
+    assert len(top) == 10 and set(top["change"].str[0]) <= {"▲", "▼", "="}
+    assert len(charts.rank_slope(ranked).data) >= 10
+
+
+def test_filter_trials():
+    df = make_trials(100, SOFT)
+    assert set(analysis.filter_trials(df, ["failed"], None, None, 0)["status"]) == {"failed"}
+    high = analysis.filter_trials(df, ["ok"], None, None, 0.7)
+    assert (high["accuracy"] >= 0.7).all()
+    assert analysis.best_row(df)["reward"] == df["reward"].max()
+
+
+def test_block_diagram_shows_figure_7_content():
+    arch = zoo.get("mnasnet_a1")
+    items = diagram.boxes(arch)
+    assert len(items) == 2 + 7 + 2  # input, stem, 7 blocks, head, pool/FC
+    b3 = items[4]
+    assert b3.label == "MBConv3 (k5x5), SE" and b3.repeats == "x3" and b3.shape == "28x28x40"
+    assert items[2].label == "SepConv (k3x3), no skip"
+    assert items[-3].shape == "7x7x320"
+    fig = diagram.block_diagram(arch)
+    assert len(fig.layout.shapes) == len(items)
+
+
+def test_block_diagram_shows_removed_blocks():
+    arch = parse_arch("r0_k5_s11_e1_i32_o16_se0.25_pool_conv,r2_k3_s22_e3_i32_o24,"
+                      "r1_k3_s22_e6_i24_o40;resolution=32;num_classes=10")
+    items = diagram.boxes(arch)
+    assert items[2].removed and "removed" in items[2].label
+    assert items[3].label.startswith("MBConv3")
+
+
+def test_space_table_round_trip_and_inline_errors():
+    space = SearchSpace()
+    table = space_table.space_to_table(space)
+    assert len(table) == 7 and table.loc[0, "kernels"] == ["3", "5"]
+    assert space_table.table_to_space(table, space) == space
+    table.at[2, "kernels"] = ["3"]
+    assert space_table.table_to_space(table, space).block_choices()[2] == 216
+    table.at[1, "kernels"] = ["9"]
+    with pytest.raises(ValueError, match="block 2: kernel 9"):
+        space_table.table_to_space(table, space)
+    table.at[1, "kernels"] = ["x"]
+    with pytest.raises(ValueError, match="block 2: kernels: 'x' is not a number"):
+        space_table.table_to_space(table, space)
+
+
+def test_search_form_builds_the_core_config(tmp_path):
+    v = search_form.FormValues(name="t", trials=4, batch_size=2, subset=200, epochs=0.5,
+                               target_ms=10, preset="hard", workers=1, strategy="random")
+    cfg = search_form.build_config(v, SearchSpace())
+    assert (cfg.strategy, cfg.trials, cfg.batch_size, cfg.workers) == ("random", 4, 2, 1)
+    assert (cfg.reward.alpha, cfg.reward.beta, cfg.reward.target_ms) == (0.0, -1.0, 10.0)
+    assert cfg.dataset.train_images == 200 and cfg.train.epochs == 0.5
+    auto = search_form.build_config(search_form.FormValues(name="a"), SearchSpace())
+    assert auto.reward is None  # T = MobileNetV2's latency, resolved when the run starts
+    with pytest.raises(ValueError, match="soft preset only"):
+        search_form.reward_config(search_form.FormValues(name="a", preset="hard"))
+    with pytest.raises(ValueError, match="run name"):
+        search_form.run_path(tmp_path, "../escape")
+    (tmp_path / "taken.db").write_text("")
+    with pytest.raises(ValueError, match="already exists"):
+        search_form.run_path(tmp_path, "taken")
