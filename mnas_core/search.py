@@ -147,6 +147,18 @@ def train_trial(task: tuple[str, DataConfig, TrainConfig]) -> dict:
     return result.to_dict()
 
 
+def worker_train_config(cfg: SearchConfig) -> TrainConfig:
+    """The training config each worker uses. Unset threads become cores / workers: torch's
+    default (all cores in every worker) oversubscribes the CPU, and OpenMP threads spinning
+    for a core made a 6 s candidate take 90-360 s with 2 workers on 2 busy cores."""
+    if cfg.train.threads is not None:
+        return cfg.train
+    if cfg.scheduler:  # remote workers: their core count is unknown here, one thread is safe
+        return dataclasses.replace(cfg.train, threads=1)
+    workers = 1 if cfg.executor == "inprocess" else cfg.workers
+    return dataclasses.replace(cfg.train, threads=max(1, (os.cpu_count() or 1) // workers))
+
+
 # ------------------------------------------------------------ the loop
 def _latency_fields(source, arch: Architecture) -> dict:
     start = time.perf_counter()
@@ -182,6 +194,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
     if cfg.reward is None:  # keep the resolved T: a resumed run must not re-derive it
         store.set_reward(dataclasses.asdict(rcfg))
     strategy = make_strategy(cfg.strategy, space, seed=cfg.seed, **cfg.strategy_options)
+    train_cfg = worker_train_config(cfg)
     own_executor = executor is None
     executor = executor or make_executor(cfg.executor, cfg.workers, cfg.scheduler)
     store.set_status("running", os.getpid())
@@ -205,8 +218,8 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
                                  "params": cost.params, "macs": cost.macs})
                 store.add_pending(batch, rows, strategy.state_dict())
                 todo = store.batch_trials(batch)
-            _evaluate(store, todo[todo.status == "pending"], cfg, data.name, source, rcfg,
-                      executor, progress)
+            _evaluate(store, todo[todo.status == "pending"], cfg, train_cfg, data.name, source,
+                      rcfg, executor, progress)
             told = store.batch_trials(batch)
             strategy.tell([json.loads(t) for t in told.tokens],
                           [r if s == "ok" else math.nan for r, s in zip(told.reward, told.status)])
@@ -235,8 +248,8 @@ def _restore(store: RunStore, strategy) -> tuple[int, object]:
     return batch, store.batch_trials(batch)
 
 
-def _evaluate(store, pending, cfg: SearchConfig, data_name, source, rcfg, executor,
-              progress) -> None:
+def _evaluate(store, pending, cfg: SearchConfig, train_cfg: TrainConfig, data_name, source,
+              rcfg, executor, progress) -> None:
     """Latency stage (this process, workers idle), then the training stage (workers)."""
     lat: dict[int, dict] = {}
     for trial, arch_text in zip(pending.trial, pending.arch):
@@ -246,7 +259,7 @@ def _evaluate(store, pending, cfg: SearchConfig, data_name, source, rcfg, execut
             store.finish(int(trial), {"status": "failed", "error": f"latency: {err}"})
             _tick(progress, None)
     trials = [t for t in pending.trial if t in lat]
-    tasks = [(a, cfg.dataset, cfg.train) for t, a in zip(pending.trial, pending.arch) if t in lat]
+    tasks = [(a, cfg.dataset, train_cfg) for t, a in zip(pending.trial, pending.arch) if t in lat]
     budget = json.dumps({"epochs": cfg.train.epochs, "steps": cfg.train.steps})
     for out in executor.run(train_trial, tasks):
         trial = int(trials[out.index])

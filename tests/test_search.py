@@ -52,6 +52,17 @@ def test_config_round_trips_through_json(tmp_path):
         SearchConfig.from_dict({"trails": 5})
 
 
+def test_workers_share_the_cores_instead_of_each_taking_all():
+    from mnas_core.search import worker_train_config
+
+    cores = os.cpu_count()
+    assert worker_train_config(SearchConfig(workers=2)).threads == max(1, cores // 2)
+    assert worker_train_config(SearchConfig(executor="inprocess")).threads == cores
+    assert worker_train_config(SearchConfig(scheduler="tcp://h:8786")).threads == 1
+    explicit = SearchConfig(train=TrainConfig(threads=3))
+    assert worker_train_config(explicit).threads == 3
+
+
 def test_search_records_every_trial(tmp_path):
     store = start_run(tiny_config(tmp_path), tmp_path / "run.db")
     run_search(store)
