@@ -218,11 +218,11 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
                                  "params": cost.params, "macs": cost.macs})
                 store.add_pending(batch, rows, strategy.state_dict())
                 todo = store.batch_trials(batch)
-            _evaluate(store, todo[todo.status == "pending"], cfg, train_cfg, data.name, source,
-                      rcfg, executor, progress)
+            _evaluate(store, [t for t in todo if t["status"] == "pending"], cfg, train_cfg,
+                      data.name, source, rcfg, executor, progress)
             told = store.batch_trials(batch)
-            strategy.tell([json.loads(t) for t in told.tokens],
-                          [r if s == "ok" else math.nan for r, s in zip(told.reward, told.status)])
+            strategy.tell([json.loads(t["tokens"]) for t in told],
+                          [t["reward"] if t["status"] == "ok" else math.nan for t in told])
             done, todo = store.count(), None
         store.set_status("finished")
     except KeyboardInterrupt:
@@ -252,17 +252,17 @@ def _evaluate(store, pending, cfg: SearchConfig, train_cfg: TrainConfig, data_na
               rcfg, executor, progress) -> None:
     """Latency stage (this process, workers idle), then the training stage (workers)."""
     lat: dict[int, dict] = {}
-    for trial, arch_text in zip(pending.trial, pending.arch):
+    for t in pending:
         try:
-            lat[trial] = _latency_fields(source, cfg.latency.deployed(parse_arch(arch_text)))
+            lat[t["trial"]] = _latency_fields(source, cfg.latency.deployed(parse_arch(t["arch"])))
         except ValueError as err:  # this model cannot run; a lost device is not caught here
-            store.finish(int(trial), {"status": "failed", "error": f"latency: {err}"})
+            store.finish(t["trial"], {"status": "failed", "error": f"latency: {err}"})
             _tick(progress, None)
-    trials = [t for t in pending.trial if t in lat]
-    tasks = [(a, cfg.dataset, train_cfg) for t, a in zip(pending.trial, pending.arch) if t in lat]
+    trials = [t["trial"] for t in pending if t["trial"] in lat]
+    tasks = [(t["arch"], cfg.dataset, train_cfg) for t in pending if t["trial"] in lat]
     budget = json.dumps({"epochs": cfg.train.epochs, "steps": cfg.train.steps})
     for out in executor.run(train_trial, tasks):
-        trial = int(trials[out.index])
+        trial = trials[out.index]
         fields = {**lat[trial], "train_budget": budget, "worker": out.worker}
         if out.ok:
             r = out.value

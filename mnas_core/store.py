@@ -131,9 +131,11 @@ class RunStore:
     def trials(self, include_pending: bool = False) -> pd.DataFrame:
         return read_trials(self.path, include_pending, db=self.db)
 
-    def batch_trials(self, batch: int) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM trials WHERE batch = ? ORDER BY trial",
-                                 self.db, params=(batch,))
+    def batch_trials(self, batch: int) -> list[dict]:
+        """The trials of one batch as plain dicts (the search loop's hot path: no pandas)."""
+        cur = self.db.execute("SELECT * FROM trials WHERE batch = ? ORDER BY trial", (batch,))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
 
     def strategy_state(self) -> tuple[int, dict] | None:
         """(batch, state) of the strategy right after it asked for `batch`."""
