@@ -117,9 +117,18 @@ class ProcessPool(_Base):
             self._pool = None
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Cancel queued work and end the workers now, busy or not: a stopped search loses the
+        candidates in flight (they are re-run on resume) rather than wait for them to train."""
+        if self._pool is None:
+            return
+        procs = list((self._pool._processes or {}).values())  # no public handle on workers
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=10)
+        self._pool = None
 
 
 class Dask(_Base):

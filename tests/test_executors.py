@@ -58,3 +58,23 @@ def test_dask_runs_on_loopback():
     with Dask(None, 1) as ex:
         assert ex.client.scheduler.address.startswith("tcp://127.0.0.1:")
         assert [o.value for o in ex.run(square, [7])] == [49]
+
+
+def slow(x):
+    import time
+
+    time.sleep(60)
+    return x
+
+
+def test_process_pool_close_does_not_wait_for_busy_workers():
+    import time
+
+    ex = ProcessPool(2)
+    list(ex.run(square, [1, 2]))  # workers are up
+    busy = [ex._pool.submit(slow, i) for i in range(3)]  # two run for 60 s, one is queued
+    time.sleep(1)
+    assert any(f.running() for f in busy)
+    start = time.perf_counter()
+    ex.close()
+    assert time.perf_counter() - start < 15
