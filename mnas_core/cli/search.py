@@ -56,7 +56,10 @@ def phone_options(args: argparse.Namespace) -> dict:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    # The app stops a background search with SIGINT; a plain `kill` means the same.
+    # The app stops a background search with SIGINT; a plain `kill` means the same. Both
+    # handlers are set explicitly: a process started from a backgrounded shell inherits
+    # SIGINT as ignored, and Python then leaves it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.resume:
         store = RunStore(args.resume)

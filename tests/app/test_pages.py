@@ -126,8 +126,11 @@ def test_search_page_stop_button_signals_the_search(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
     path = write_run(runs / "live.db", make_trials(10, SOFT), SOFT)
-    # A stand-in search process: the page must send it the stop signal (SIGINT).
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # A stand-in search process: the page must send it the stop signal (SIGINT). Like
+    # `mnas search`, it installs its SIGINT handler itself: a child of a backgrounded shell
+    # (CI) starts with SIGINT ignored.
+    proc = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal("
+                             "signal.SIGINT, signal.default_int_handler); time.sleep(60)"])
     try:
         store = RunStore(path)
         store.set_status("running", proc.pid)
