@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 OPS = ("conv", "sepconv", "mbconv")
 SKIPS = ("none", "identity", "pool")

@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from . import __version__, zoo
 from .arch import Architecture, parse_arch

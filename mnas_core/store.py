@@ -200,7 +200,11 @@ def read_trials(path: str | Path, include_pending: bool = False,
 
 def read_config(path: str | Path) -> dict:
     """The run's config; `reward` holds the resolved target T once the run has started."""
-    return _config(read_meta(path, _raw=True))
+    db = _reader(path)
+    try:
+        return _config(dict(db.execute("SELECT key, value FROM meta")))
+    finally:
+        db.close()
 
 
 def _config(meta: dict) -> dict:
@@ -210,14 +214,12 @@ def _config(meta: dict) -> dict:
     return cfg
 
 
-def read_meta(path: str | Path, _raw: bool = False) -> dict:
+def read_meta(path: str | Path) -> dict:
     """status ('created' | 'running' | 'finished' | 'stopped' | 'failed'), pid, name, times
     and counts. A run marked running whose process is gone reads as 'stopped'."""
     db = _reader(path)
     try:
         meta = dict(db.execute("SELECT key, value FROM meta"))
-        if _raw:
-            return meta
         counts = dict(db.execute("SELECT status, COUNT(*) FROM trials GROUP BY status"))
         last = db.execute("SELECT MAX(finished_at) FROM trials").fetchone()[0]
     finally:

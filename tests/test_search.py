@@ -1,7 +1,6 @@
 """The search loop end to end on tiny budgets: recording, failures, exact resume, kill -9."""
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys

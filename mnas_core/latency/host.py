@@ -31,7 +31,6 @@ to time the very artefact the phone runs.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable

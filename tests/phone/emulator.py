@@ -14,7 +14,6 @@ commands, the stand-in runner) is in fake_shell.py. Faults are chosen per instan
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import queue
 import socket
