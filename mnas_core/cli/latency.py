@@ -1,16 +1,19 @@
 """`mnas latency ARCH` (direct, with statistics), `mnas latency ARCH --predict` (lookup table),
-`mnas latency build-table [ARCH ...] [--sample N]` (time unseen layer configs, then fit the
-table's linear correction on a few whole-network measurements)."""
+`mnas latency build-table [ARCH ...] [--sample N] [--on phone]` (time unseen layer configs on
+this CPU or on a connected phone, then fit the table's linear correction on a few whole-network
+measurements)."""
 from __future__ import annotations
 
 import argparse
 import time
+from contextlib import ExitStack
 
 import numpy as np
 
 from ..latency import HostLatencyConfig, HostLatencySource, LatencyDB, LutConfig, LutPredictor
 from ..latency.db import default_db_path
 from .core import add_arch_options, arch_overrides, load_space, resolve_arch
+from .phone import add_connect_options
 
 
 def _host_config(args: argparse.Namespace) -> HostLatencyConfig:
@@ -19,9 +22,17 @@ def _host_config(args: argparse.Namespace) -> HostLatencyConfig:
                              db_path=args.db)
 
 
-def _lut(args: argparse.Namespace, db: LatencyDB) -> LutPredictor:
+def _lut(args: argparse.Namespace, db: LatencyDB, stack: ExitStack) -> LutPredictor:
     cfg = LutConfig(threads=args.threads, backend=args.backend, timer=args.timer, db_path=args.db)
-    return LutPredictor(cfg, db=db)
+    if args.on == "host":
+        return LutPredictor(cfg, db=db)
+    from ..phone import AdbPhone, PhoneConfig, PhoneLatency, RunConfig
+    from .phone import connect_config, tap_allow
+    phone_cfg = PhoneConfig(connect=connect_config(args), db_path=args.db,
+                            run=RunConfig(runner_local=args.runner, threads=args.threads))
+    phone = PhoneLatency(phone_cfg, phone=AdbPhone(phone_cfg.connect, on_auth=tap_allow), db=db)
+    stack.enter_context(phone)
+    return LutPredictor(cfg, db=db, timer=phone)
 
 
 def _print_result(r, extra: dict | None) -> None:
@@ -40,14 +51,27 @@ def _print_result(r, extra: dict | None) -> None:
 
 
 def cmd_latency(args: argparse.Namespace) -> int:
-    if args.arch == "build-table":
-        return cmd_build_table(args)
+    command = cmd_build_table if args.arch == "build-table" else cmd_measure
+    if args.on == "host":
+        return command(args)
+    from ..phone import PhoneError
+    from .phone import fail
+    try:
+        return command(args)
+    except PhoneError as err:
+        return fail(err)
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    if args.on != "host" and not args.predict:
+        raise ValueError("`mnas latency ARCH --on phone` predicts from the phone's table "
+                         "(add --predict); time a whole model with `mnas phone time ARCH`")
     if args.extra:
         raise ValueError(f"unexpected argument(s) {args.extra}: give one architecture")
     arch = resolve_arch(args.arch, **arch_overrides(args))
-    with LatencyDB(args.db) as db:
+    with LatencyDB(args.db) as db, ExitStack() as stack:
         if args.predict:
-            lut = _lut(args, db)
+            lut = _lut(args, db, stack)
             t0 = time.perf_counter()
             r = lut.latency(arch)
             cal = lut.calibration() if lut.config.calibrated else None
@@ -70,8 +94,6 @@ def cmd_latency(args: argparse.Namespace) -> int:
 
 
 def cmd_build_table(args: argparse.Namespace) -> int:
-    if args.on != "host":
-        raise ValueError(f"--on {args.on!r}: only 'host' is built in")
     archs = [resolve_arch(a, **arch_overrides(args)) for a in args.extra]
     if args.sample:
         space = load_space(args.space)
@@ -80,8 +102,8 @@ def cmd_build_table(args: argparse.Namespace) -> int:
     if not archs:
         raise ValueError("build-table needs architectures: give ARCH names/strings and/or "
                          "--sample N (random architectures of the search space)")
-    with LatencyDB(args.db) as db:
-        lut = _lut(args, db)
+    with LatencyDB(args.db) as db, ExitStack() as stack:
+        lut = _lut(args, db, stack)
         t0 = time.perf_counter()
         n = lut.build(archs, progress=True)
         print(f"timed {n} new layer configurations in {time.perf_counter() - t0:.1f} s; the "
@@ -89,7 +111,8 @@ def cmd_build_table(args: argparse.Namespace) -> int:
               f"({db.path})")
         k = min(args.calibrate, len(archs))
         if k >= 2:
-            measured = HostLatencySource(_host_config(args), db=db)
+            measured = HostLatencySource(_host_config(args), db=db) if args.on == "host" \
+                else None  # None: the phone itself measures the whole networks
             scale, offset = lut.calibrate(archs[:k], measured)
             print(f"correction fitted on {k} whole-network measurements: "
                   f"ms = {scale:.3f} x layer sum + {offset:.3f}")
@@ -127,5 +150,10 @@ def register(sub) -> None:
     p.add_argument("--calibrate", type=int, default=8,
                    help="build-table: fit the correction on the first N architectures "
                         "(measured directly; 0 to skip)")
-    p.add_argument("--on", default="host", help="build-table: where to time layers")
+    p.add_argument("--on", default="host", choices=("host", "phone"),
+                   help="where the table's layers are timed (build-table, --predict); phone: "
+                        "each layer exported to .pte and timed on a connected phone")
+    g = p.add_argument_group("phone (with --on phone)")
+    add_connect_options(g)
+    g.add_argument("--runner", help="runner binary on this computer to push (see docs/phone.md)")
     p.set_defaults(func=cmd_latency)

@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import add_arch_options, arch_overrides, resolve_arch
 
 
-def _connect_config(args):
+def connect_config(args):
     from ..phone import ConnectConfig
     kw = {"host": args.host, "port": args.port, "serial": args.serial,
           "auth_timeout_s": args.auth_timeout}
@@ -25,12 +25,12 @@ def _run_config(args):
                      timeout_s=args.timeout, cooldown_s=args.cooldown)
 
 
-def _tap_allow() -> None:
+def tap_allow() -> None:
     print("The phone asks whether to trust this computer: unlock it and tap 'Allow' on "
           "'Allow USB debugging?'", file=sys.stderr, flush=True)
 
 
-def _fail(err: Exception) -> int:
+def fail(err: Exception) -> int:
     print(f"mnas phone: error: {err}", file=sys.stderr)
     return 1
 
@@ -38,11 +38,11 @@ def _fail(err: Exception) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from ..phone import AdbPhone, PhoneError, read_device_info, read_thermal
     try:
-        with AdbPhone(_connect_config(args), on_auth=_tap_allow) as phone:
+        with AdbPhone(connect_config(args), on_auth=tap_allow) as phone:
             info = read_device_info(phone)
             thermal = read_thermal(phone, info)
     except PhoneError as err:
-        return _fail(err)
+        return fail(err)
     if args.json:
         print(json.dumps({"device": info.to_dict(), "thermal": thermal.to_dict(),
                           "big_mask": info.big_mask(1)}, indent=2))
@@ -72,13 +72,13 @@ def cmd_time(args: argparse.Namespace) -> int:
     try:
         if args.arch.endswith((".pte", ".tflite")) and Path(args.arch).is_file():
             # A ready model file: timed as is, not stored (no architecture to key it by).
-            with AdbPhone(_connect_config(args), on_auth=_tap_allow) as phone:
+            with AdbPhone(connect_config(args), on_auth=tap_allow) as phone:
                 timing = time_model(phone, args.arch, read_device_info(phone), run)
             _print_timing(Path(args.arch).name, timing)
             return 0
         arch = resolve_arch(args.arch, **arch_overrides(args))
-        cfg = PhoneConfig(connect=_connect_config(args), run=run, db_path=args.db)
-        with PhoneLatency(cfg, phone=AdbPhone(cfg.connect, on_auth=_tap_allow)) as source:
+        cfg = PhoneConfig(connect=connect_config(args), run=run, db_path=args.db)
+        with PhoneLatency(cfg, phone=AdbPhone(cfg.connect, on_auth=tap_allow)) as source:
             if args.force:
                 result, timing = source.record(arch)
             else:
@@ -97,11 +97,11 @@ def cmd_time(args: argparse.Namespace) -> int:
                     print("warning: the phone throttled during this measurement (stored as "
                           "noisy); re-measure with --force --cooldown 60", file=sys.stderr)
     except PhoneError as err:
-        return _fail(err)
+        return fail(err)
     return 0
 
 
-def _add_connect_options(p: argparse.ArgumentParser) -> None:
+def add_connect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="phone IP for ADB over TCP (after `adb tcpip 5555`); "
                                   "default: USB")
     p.add_argument("--port", type=int, default=5555)
@@ -116,7 +116,7 @@ def register(sub) -> None:
     psub = p.add_subparsers(dest="phone_command", required=True, metavar="ACTION")
 
     q = psub.add_parser("info", help="model, Android version, ABI, CPU clusters, thermal state")
-    _add_connect_options(q)
+    add_connect_options(q)
     q.add_argument("--json", action="store_true", help="machine-readable output")
     q.set_defaults(func=cmd_info)
 
@@ -124,7 +124,7 @@ def register(sub) -> None:
     q.add_argument("arch", help="zoo name, block string, architecture JSON, or a ready "
                                 ".pte/.tflite file")
     add_arch_options(q)
-    _add_connect_options(q)
+    add_connect_options(q)
     q.add_argument("--runner", help="runner binary on this computer to push (built for the "
                                     "phone, see docs/phone.md); default: the one already there")
     q.add_argument("--runner-kind", dest="runner_kind", default="executorch",

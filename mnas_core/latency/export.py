@@ -56,37 +56,66 @@ def lower_module(model: torch.nn.Module, example: torch.Tensor) -> bytes:
 
 
 def export_pte(arch: Architecture, path: str | Path, seed: int = 0) -> Path:
-    """Write `arch` (batch 1, its own resolution, weights initialised from `seed`) as an
+    """Build `arch` (weights from `seed`; they do not change the cost) and write its batch-1
     ExecuTorch XNNPACK program to `path`; return the path. Raises ValueError for an
     architecture that cannot run (e.g. a resolution too small for its strides)."""
     if not isinstance(arch, Architecture):
         raise ValueError(f"export_pte needs an Architecture, got {type(arch).__name__}")
-    path = Path(path)
-    if path.suffix != ".pte":
-        raise ValueError(f"export_pte: path {str(path)!r} should end in .pte")
+    _check_suffix(path, "export_pte")
     expand_layers(arch)  # raises the clear ValueError before torch.export can fail obscurely
-    data = lower_module(build_model(arch, seed=seed), example_input(arch))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".pte.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)  # atomic: a reader (e.g. an adb push) never sees half a file
-    return path
+    return _write(lower_module(build_model(arch, seed=seed), example_input(arch)), path)
 
 
 def export_layer_pte(layer: Layer, path: str | Path, seed: int = 0) -> Path:
     """One lookup-table layer (a Layer from expand_layers) as its own .pte, for timing layers
     on a device that runs .pte programs (e.g. the phone's lookup table)."""
-    path = Path(path)
-    if path.suffix != ".pte":
-        raise ValueError(f"export_layer_pte: path {str(path)!r} should end in .pte")
+    _check_suffix(path, "export_layer_pte")
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        module = build_layer(layer)
-    data = lower_module(module, layer_input(layer))
+        module = _Named(build_layer(layer))
+    return _write(lower_module(module, layer_input(layer)), path)
+
+
+class _Named(torch.nn.Module):
+    """Holds a layer under a named attribute: ExecuTorch's conv-BN fusion pass fails on a
+    top-level nn.Sequential, whose parameter names start with a digit ('0_weight_fused_bn')."""
+
+    def __init__(self, layer: torch.nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)
+
+
+class NearlyEmpty(torch.nn.Module):
+    """One add on 8 numbers: timing it gives a backend's cost per call, beyond any work."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 1.0
+
+
+def overhead_input() -> torch.Tensor:
+    return torch.zeros(1, 8)
+
+
+def export_overhead_pte(path: str | Path) -> Path:
+    """`NearlyEmpty` as a .pte: the per-call cost a lookup table subtracts from each layer."""
+    _check_suffix(path, "export_overhead_pte")
+    return _write(lower_module(NearlyEmpty(), overhead_input()), path)
+
+
+def _check_suffix(path: str | Path, what: str) -> None:
+    if Path(path).suffix != ".pte":
+        raise ValueError(f"{what}: path {str(path)!r} should end in .pte")
+
+
+def _write(data: bytes, path: str | Path) -> Path:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".pte.tmp")
     tmp.write_bytes(data)
-    tmp.replace(path)
+    tmp.replace(path)  # atomic: a reader (e.g. an adb push) never sees half a file
     return path
 
 

@@ -43,7 +43,7 @@ from ..arch import Architecture
 from ..builder import Layer, build_layer, build_model, expand_layers
 from .base import LatencyResult
 from .db import LatencyDB
-from .export import example_input, layer_input
+from .export import NearlyEmpty, example_input, layer_input, overhead_input
 from .fingerprint import fingerprint_id, host_fingerprint
 
 BACKENDS = ("eager", "torchscript", "executorch")
@@ -107,6 +107,10 @@ class Timing:
     wall: list[float] = field(repr=False)
     cpu: list[float] = field(repr=False)
     clock: str = "wall"
+
+    @property
+    def total_runs(self) -> int:
+        return self.runs * len(self.block_medians)
 
     @property
     def preempted_share(self) -> float:
@@ -213,11 +217,6 @@ def measure_module(model: nn.Module, example: torch.Tensor, config: HostLatencyC
     return best, best.cv > config.cv_threshold
 
 
-class _NearlyEmpty(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + 1.0
-
-
 class HostLatencySource:
     """`latency(arch)` measured on this host; cached by arch string + fingerprint in the
     latency database, so nothing is measured twice and figures survive restarts."""
@@ -278,11 +277,11 @@ class HostLatencySource:
 
     def measure_call_overhead(self, config: HostLatencyConfig | None = None) -> Timing:
         """Time a near-empty module (one add on 8 numbers): the backend's per-call cost."""
-        timing, _ = measure_module(_NearlyEmpty(), torch.zeros(1, 8), config or self.config,
+        timing, _ = measure_module(NearlyEmpty(), overhead_input(), config or self.config,
                                    "call overhead", self._clock, self._cpu_clock)
         return timing
 
     def _result(self, t: Timing, noisy: bool) -> LatencyResult:
         return LatencyResult(ms=t.ms, source=self.name, fingerprint=self._fp, p10=t.p10,
-                             p90=t.p90, cv=t.cv, runs=t.runs * len(t.block_medians),
+                             p90=t.p90, cv=t.cv, runs=t.total_runs,
                              backend=BACKEND_NAMES[self.config.backend], noisy=noisy)

@@ -14,11 +14,17 @@ each layer boundary), so the sum otherwise runs low (10-20% on this CPU, REFEREN
 optional linear correction `ms = scale * sum + offset`, fitted on a few whole-network
 measurements by least squares on *relative* error, removes that bias; it is stored per
 fingerprint in the latency database next to the table.
+
+Where layers are timed is pluggable: the `timer` is this host (`HostLatencySource`, default) or
+a phone (`mnas_core.phone.PhoneLatency`, each layer exported to its own .pte). A timer has
+`fingerprint()`, `fingerprint_info()`, `db`, `measure_layer(layer)`, `measure_call_overhead()`
+and `latency(arch)` (whole networks, for the correction); a timing has ms, p10, p90, cv,
+`total_runs` and `summary()`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Protocol
 
 import numpy as np
 
@@ -28,6 +34,16 @@ from .base import LatencyResult
 from .db import LatencyDB, layer_key
 from .fingerprint import fingerprint_id
 from .host import HostLatencyConfig, HostLatencySource
+
+class LayerTimer(Protocol):
+    """Where the table's layers are timed (see the module docstring)."""
+
+    def fingerprint(self) -> str: ...
+    def fingerprint_info(self) -> dict: ...
+    def measure_layer(self, layer: Layer): ...
+    def measure_call_overhead(self): ...
+    def latency(self, arch: Architecture) -> LatencyResult: ...
+
 
 # The table row holding the per-call overhead (never a Layer.config(), whose first item is a kind).
 OVERHEAD_CONFIG = ("call-overhead",)
@@ -78,9 +94,9 @@ class LutPredictor:
     name = "predicted"
 
     def __init__(self, config: LutConfig | None = None, db: LatencyDB | None = None,
-                 host: HostLatencySource | None = None):
+                 timer: LayerTimer | None = None):
         self.config = config or LutConfig()
-        self._host = host or HostLatencySource(self.config.host_config(), db=db)
+        self._host = timer or HostLatencySource(self.config.host_config(), db=db)
         self._db = db
         self._table: dict[str, float] | None = None  # loaded from the database on first use
         self._calibration: tuple[float, float, int] | None = None
@@ -92,11 +108,12 @@ class LutPredictor:
         return self._db
 
     @property
-    def host(self) -> HostLatencySource:
+    def host(self) -> LayerTimer:
+        """The layer timer (this host's source, or a phone)."""
         return self._host
 
     def table_fingerprint(self) -> str:
-        """Fingerprint of the layer timings: the host's, for this backend and thread count."""
+        """Fingerprint of the layer timings: the timer's (machine, backend, threads)."""
         return self._host.fingerprint()
 
     def fingerprint(self) -> str:
@@ -136,7 +153,7 @@ class LutPredictor:
             t = self._host.measure_layer(L)
             net = max(t.ms - overhead, 0.0)
             self.db.put_layer(L.config(), fp, net, t.p10, t.p90, t.cv,
-                              t.runs * len(t.block_medians),
+                              t.total_runs,
                               extra={**t.summary(), "gross_ms": t.ms, "overhead_ms": overhead})
             self.table()[layer_key(L.config())] = net
         return len(todo)
@@ -147,7 +164,7 @@ class LutPredictor:
         if key not in self.table():
             t = self._host.measure_call_overhead()
             self.db.put_layer(OVERHEAD_CONFIG, self.table_fingerprint(), t.ms, t.p10, t.p90,
-                              t.cv, t.runs * len(t.block_medians), extra=t.summary())
+                              t.cv, t.total_runs, extra=t.summary())
             self.table()[key] = t.ms
         return self.table()[key]
 
@@ -172,10 +189,13 @@ class LutPredictor:
         return self._calibration
 
     def calibrate(self, archs: Iterable[Architecture],
-                  measured: HostLatencySource | None = None) -> tuple[float, float]:
+                  measured: LayerTimer | None = None) -> tuple[float, float]:
         """Fit and store the linear correction from whole-network measurements of `archs`
-        (taken with `measured`, by default a full-protocol source of the same backend)."""
+        (taken with `measured`: by default a full-protocol host source of the same backend,
+        or the phone itself when the table was timed there)."""
         archs = list(archs)
+        if measured is None and not isinstance(self._host, HostLatencySource):
+            measured = self._host
         if measured is None:
             cfg = self.config
             measured = HostLatencySource(
@@ -198,6 +218,6 @@ class LutPredictor:
         cal = self.calibration() if self.config.calibrated else None
         if cal is not None:
             ms = cal[0] * ms + cal[1]
+        backend = self._host.fingerprint_info().get("backend", "unknown")
         return LatencyResult(ms=ms, source=self.name, fingerprint=self.fingerprint(), runs=0,
-                             backend=f"lut-{self._host.config.backend}"
-                                     + ("-calibrated" if cal else ""))
+                             backend=f"lut-{backend}" + ("-calibrated" if cal else ""))

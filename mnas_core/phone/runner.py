@@ -91,6 +91,10 @@ class PhoneTiming:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def total_runs(self) -> int:
+        return self.runs
+
+    @property
     def throttled(self) -> bool:
         return any("throttled" in w for w in self.warnings)
 

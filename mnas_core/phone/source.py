@@ -4,6 +4,10 @@ The paper's way (Tan et al. 2019, Sec. 3): every architecture is exported to the
 ships (here an ExecuTorch XNNPACK .pte, `mnas_core.latency.export.export_pte`), timed on the real
 phone, and the figure is stored in the latency database under the phone's fingerprint, so an
 architecture is never timed twice on the same phone model/runner/thread setting.
+
+It is also a layer timer for the lookup table (`LutPredictor(timer=PhoneLatency(...))`, the CLI's
+`mnas latency build-table --on phone`): each layer is exported to its own .pte and timed the same
+way, with the per-call cost of a near-empty program subtracted.
 """
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ from importlib import metadata
 from pathlib import Path
 
 from ..arch import Architecture
-from ..builder import expand_layers
+from ..builder import Layer, expand_layers
 from ..latency.base import LatencyResult
-from ..latency.db import LatencyDB
+from ..latency.db import LatencyDB, layer_key
 from ..latency.fingerprint import fingerprint_id
 from .adb import AdbPhone, ConnectConfig
 from .device import DeviceInfo, read_device_info
@@ -126,22 +130,43 @@ class PhoneLatency:
     def measure(self, arch: Architecture) -> tuple[LatencyResult, PhoneTiming]:
         """Export, push and time now, bypassing and not touching the cache."""
         from ..latency.export import export_pte  # local: torch/executorch load only when used
-        if self.config.run.runner.model_suffix != ".pte":
-            raise ValueError(f"PhoneLatency exports ExecuTorch .pte programs; the "
-                             f"{self.config.run.runner.name} runner needs "
-                             f"{self.config.run.runner.model_suffix} files (use time_model)")
         expand_layers(arch)  # an architecture that cannot run: ValueError before phone work
-        ensure_runner(self.phone, self.config.run)  # fail fast, before a long export
-        path = self._work_dir() / f"{arch_file_stem(arch, self.config.seed)}.pte"
-        if not (self.config.work_dir and path.is_file()):
-            # A kept work_dir doubles as an export cache: the name hashes everything that
-            # changes the program (export_pte writes atomically, so a file there is whole).
-            export_pte(arch, path, seed=self.config.seed)
-        timing = time_model(self.phone, path, self.info, self.config.run)
+        seed = self.config.seed
+        timing = self._time_program(arch_file_stem(arch, seed),
+                                    lambda path: export_pte(arch, path, seed=seed))
         result = LatencyResult(ms=timing.ms, source=self.name, fingerprint=self.fingerprint(),
                                p10=timing.p10, p90=timing.p90, cv=timing.cv, runs=timing.runs,
                                backend="executorch-xnnpack", noisy=timing.throttled)
         return result, timing
+
+    # ------------------------------------------------------------ the lookup table's timer
+    def measure_layer(self, layer: Layer) -> PhoneTiming:
+        """Time one lookup-table layer alone on the phone (its own .pte)."""
+        from ..latency.export import export_layer_pte
+        key = f"{layer_key(layer.config())}|{self.config.seed}|{metadata.version('executorch')}"
+        name = "layer_" + hashlib.sha1(key.encode()).hexdigest()[:12]
+        return self._time_program(name, lambda p: export_layer_pte(layer, p, self.config.seed))
+
+    def measure_call_overhead(self) -> PhoneTiming:
+        """Time a near-empty program: the runner's per-call cost on this phone."""
+        from ..latency.export import export_overhead_pte
+        return self._time_program(f"overhead_{metadata.version('executorch')}",
+                                  export_overhead_pte)
+
+    def _time_program(self, stem: str, export) -> PhoneTiming:
+        """Export with `export(path)` (unless a kept work_dir has it) and time it."""
+        run = self.config.run
+        if run.runner.model_suffix != ".pte":
+            raise ValueError(f"PhoneLatency exports ExecuTorch .pte programs; the "
+                             f"{run.runner.name} runner needs {run.runner.model_suffix} files "
+                             "(use time_model)")
+        ensure_runner(self.phone, run)  # fail fast, before a long export
+        path = self._work_dir() / f"{stem}.pte"
+        if not (self.config.work_dir and path.is_file()):
+            # A kept work_dir doubles as an export cache: the stem hashes everything that
+            # changes the program (exports are written atomically, so a file there is whole).
+            export(path)
+        return time_model(self.phone, path, self.info, run)
 
     def history(self) -> list[dict]:
         """Every stored phone figure of this phone/runner/threads setting (oldest first)."""
