@@ -21,11 +21,13 @@ threads == 1 (the idle-core latency, with time the OS gave to other processes re
 time otherwise (worker threads' CPU time is invisible to the calling thread). The other clock is
 stored beside it in the database.
 
-What it achieves here (benchmarks/latency.py, shared 2-core VM): the same model in 3 separate
-processes agreed within 1-5% when the machine was quiet, but 14-23% apart when a co-runner
-loaded the shared caches and memory (that inflates CPU time too, so no clock removes it). The
+What it achieves here (benchmarks/latency.py and latency_processes.py, 2-core VM): a CV of
+1-3% within a block, but the same model in separate processes 9-18% apart even on a quiet
+machine, and as far apart between fresh instances in one process: the VM's speed drifts over
+seconds. Pinning to one CPU or disabling ASLR did not remove it; so figures are compared within
+one session, and the database keeps one figure per model and fingerprint. The
 default backend is frozen TorchScript: 1.5x slower than ExecuTorch-XNNPACK but ranks the zoo
-alike (Spearman 0.975), 1.5x faster and steadier than eager, and prepares in ~1.6 s where an
+alike (Spearman 0.986), faster and steadier than eager, and prepares in ~1.5 s where an
 ExecuTorch export takes ~13 s per model (and per lookup-table layer). Use backend="executorch"
 to time the very artefact the phone runs.
 """

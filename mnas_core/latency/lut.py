@@ -35,8 +35,11 @@ from .db import LatencyDB, layer_key
 from .fingerprint import fingerprint_id
 from .host import HostLatencyConfig, HostLatencySource
 
+
 class LayerTimer(Protocol):
     """Where the table's layers are timed (see the module docstring)."""
+
+    db: LatencyDB
 
     def fingerprint(self) -> str: ...
     def fingerprint_info(self) -> dict: ...
@@ -96,7 +99,7 @@ class LutPredictor:
     def __init__(self, config: LutConfig | None = None, db: LatencyDB | None = None,
                  timer: LayerTimer | None = None):
         self.config = config or LutConfig()
-        self._host = timer or HostLatencySource(self.config.host_config(), db=db)
+        self._timer = timer or HostLatencySource(self.config.host_config(), db=db)
         self._db = db
         self._table: dict[str, float] | None = None  # loaded from the database on first use
         self._calibration: tuple[float, float, int] | None = None
@@ -104,20 +107,20 @@ class LutPredictor:
     @property
     def db(self) -> LatencyDB:
         if self._db is None:
-            self._db = self._host.db
+            self._db = self._timer.db
         return self._db
 
     @property
-    def host(self) -> LayerTimer:
-        """The layer timer (this host's source, or a phone)."""
-        return self._host
+    def timer(self) -> LayerTimer:
+        """Where layers are timed (this host's source, or a phone)."""
+        return self._timer
 
     def table_fingerprint(self) -> str:
         """Fingerprint of the layer timings: the timer's (machine, backend, threads)."""
-        return self._host.fingerprint()
+        return self._timer.fingerprint()
 
     def fingerprint(self) -> str:
-        info = {**self._host.fingerprint_info(), "predictor": "lut",
+        info = {**self._timer.fingerprint_info(), "predictor": "lut",
                 "calibrated": self.config.calibrated}
         return fingerprint_id(info)
 
@@ -147,10 +150,10 @@ class LutPredictor:
             return 0
         from tqdm.auto import tqdm
         fp = self.table_fingerprint()
-        self.db.put_fingerprint(fp, self._host.fingerprint_info())
+        self.db.put_fingerprint(fp, self._timer.fingerprint_info())
         overhead = self.call_overhead()
         for L in tqdm(todo, desc="timing layers", unit="layer", disable=not progress):
-            t = self._host.measure_layer(L)
+            t = self._timer.measure_layer(L)
             net = max(t.ms - overhead, 0.0)
             self.db.put_layer(L.config(), fp, net, t.p10, t.p90, t.cv,
                               t.total_runs,
@@ -162,7 +165,7 @@ class LutPredictor:
         """Milliseconds one backend call costs beyond its work (timed once per fingerprint)."""
         key = layer_key(OVERHEAD_CONFIG)
         if key not in self.table():
-            t = self._host.measure_call_overhead()
+            t = self._timer.measure_call_overhead()
             self.db.put_layer(OVERHEAD_CONFIG, self.table_fingerprint(), t.ms, t.p10, t.p90,
                               t.cv, t.total_runs, extra=t.summary())
             self.table()[key] = t.ms
@@ -194,8 +197,8 @@ class LutPredictor:
         (taken with `measured`: by default a full-protocol host source of the same backend,
         or the phone itself when the table was timed there)."""
         archs = list(archs)
-        if measured is None and not isinstance(self._host, HostLatencySource):
-            measured = self._host
+        if measured is None and not isinstance(self._timer, HostLatencySource):
+            measured = self._timer
         if measured is None:
             cfg = self.config
             measured = HostLatencySource(
@@ -218,6 +221,6 @@ class LutPredictor:
         cal = self.calibration() if self.config.calibrated else None
         if cal is not None:
             ms = cal[0] * ms + cal[1]
-        backend = self._host.fingerprint_info().get("backend", "unknown")
+        backend = self._timer.fingerprint_info().get("backend", "unknown")
         return LatencyResult(ms=ms, source=self.name, fingerprint=self.fingerprint(), runs=0,
                              backend=f"lut-{backend}" + ("-calibrated" if cal else ""))

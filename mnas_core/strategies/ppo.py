@@ -119,12 +119,14 @@ class PPOSearch:
             adv = adv / (adv.std() + 1e-8)
         d = self.cfg.baseline_decay
         self.baseline = d * self.baseline + (1 - d) * float(r.mean())
-        # The policy has not changed since `ask`, so its log-probs now are pi_old's; computing
-        # them here (not at ask time) keeps a resumed search exact without extra state.
-        with torch.no_grad():
-            old_logp, _ = self.policy.score(toks)
+        old_logp = None
         for _ in range(self.cfg.epochs):
             logp, ent = self.policy.score(toks)
+            if old_logp is None:
+                # The policy has not changed since `ask`, so the first epoch's log-probs are
+                # pi_old's; taking them here (not at ask time) keeps a resumed search exact
+                # without extra state, and costs no extra forward pass.
+                old_logp = logp.detach()
             ratio = torch.exp(logp - old_logp)
             clipped = torch.clamp(ratio, 1 - self.cfg.clip, 1 + self.cfg.clip)
             loss = -torch.min(ratio * adv, clipped * adv).mean()

@@ -42,7 +42,7 @@ def test_unseen_layers_are_an_error_when_measuring_is_off(tmp_path):
 def test_interrupted_build_keeps_what_was_timed(tmp_path):
     p = lut(tmp_path, timer="wall")
     clock = ScriptedClock([0.5], interrupt_after=40)
-    p.host._clock = lambda: (clock.step(), clock.wall())[1]
+    p.timer._clock = lambda: (clock.step(), clock.wall())[1]
     with pytest.raises(KeyboardInterrupt):
         p.build([TINY], progress=False)
     stored = LatencyDB(tmp_path / "lat.db").get_layers(p.table_fingerprint())
@@ -61,7 +61,7 @@ def test_calibration_is_stored_and_applied(tmp_path):
     p = lut(tmp_path)
     p.build([TINY, TINY_B], progress=False)
     raw = p.raw_sum(TINY)
-    scale, offset = p.calibrate([TINY, TINY_B], measured=p.host)
+    scale, offset = p.calibrate([TINY, TINY_B], measured=p.timer)
     fresh = lut(tmp_path)
     assert fresh.calibration()[:2] == pytest.approx((scale, offset))
     assert fresh.latency(TINY).ms == pytest.approx(scale * raw + offset)
