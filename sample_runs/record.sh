@@ -16,3 +16,10 @@ COMMON=(--trials 300 --batch 8 --latency measured --target auto --seed 0)
 run hard_ppo --strategy ppo --preset hard "${COMMON[@]}"
 run soft_ppo --strategy ppo --preset soft "${COMMON[@]}"
 run random --strategy random --preset soft "${COMMON[@]}"
+# The paper's Table 6 in spirit: the MobileNetV2 skeleton with every block forced to one op
+# (a one-point space), trained with the same proxy budget and timed the same way.
+for space in sample_runs/spaces/single_op_*.json; do
+  name=$(basename "$space" .json)
+  run "$name" --strategy random --preset soft --space "$space" --trials 1 --batch 1 \
+    --latency measured --target auto --seed 0
+done
