@@ -41,11 +41,17 @@ def pick_run(cfg: AppConfig, key: str, label: str = "Run", on_change=None) -> Pa
 
 
 def default_comparison(df: pd.DataFrame) -> list[str]:
-    """A hard and a soft run when there are both (the paper's Figure 6), else the newest two."""
-    hard = df[(df["alpha"] == 0) & (df["beta"] == -1)]
-    soft = df[(df["alpha"] == df["beta"]) & (df["alpha"] < 0)]
+    """A hard and a soft run when there are both (the paper's Figure 6), else the newest two.
+    The pair shares a strategy where it can and has the most trials (not, say, a one-model
+    single-op run that happens to use the soft reward)."""
+    by_size = df.sort_values("n_trials", ascending=False, kind="stable") \
+        if "n_trials" in df else df
+    hard = by_size[(by_size["alpha"] == 0) & (by_size["beta"] == -1)]
+    soft = by_size[(by_size["alpha"] == by_size["beta"]) & (by_size["alpha"] < 0)]
     if len(hard) and len(soft):
-        return [hard["path"].iloc[0], soft["path"].iloc[0]]
+        first = hard.iloc[0]
+        same = soft[soft["strategy"] == first["strategy"]] if "strategy" in soft else soft
+        return [first["path"], (same if len(same) else soft)["path"].iloc[0]]
     return df["path"].head(2).tolist()
 
 

@@ -81,8 +81,9 @@ def _trial_table(data: dict, confs: dict) -> None:
 def page(cfg: AppConfig) -> None:
     st.title("Results & comparison")
     st.markdown("Pick runs to compare. With a **hard** and a **soft** run side by side you get "
-                "the paper's Figure 6: the soft constraint explores a much wider range of "
-                "latencies, the hard one piles up just under T.")
+                "the paper's Figure 6. In the paper the hard constraint piled its samples up "
+                "just under T while the soft one explored a much wider range of latencies; "
+                "the histograms below show what your runs did.")
     paths = widgets.pick_runs(cfg, key="res_runs")
     if not paths:
         if runs.store() is not None:
