@@ -41,6 +41,18 @@ def layer_input(layer: Layer, seed: int = 0) -> torch.Tensor:
     return torch.randn(1, layer.in_chs, layer.res, layer.res, generator=g)
 
 
+class _Named(torch.nn.Module):
+    """Holds a module under a named attribute: ExecuTorch's conv-BN fusion pass fails on a
+    top-level nn.Sequential, whose parameter names start with a digit ('0_weight_fused_bn')."""
+
+    def __init__(self, layer: torch.nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)
+
+
 def lower_module(model: torch.nn.Module, example: torch.Tensor) -> bytes:
     """Export an eval-mode module for one fixed input shape and lower it to XNNPACK bytes."""
     XnnpackPartitioner, to_edge_transform_and_lower = _quiet_executorch_import()
@@ -49,7 +61,7 @@ def lower_module(model: torch.nn.Module, example: torch.Tensor) -> bytes:
         # internals (pytree LeafSpec, importlib.resources) on every export: not ours to fix.
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        exported = torch.export.export(model.eval(), (example,))
+        exported = torch.export.export(_Named(model).eval(), (example,))
         program = to_edge_transform_and_lower(
             exported, partitioner=[XnnpackPartitioner()]).to_executorch()
     return program.buffer
@@ -72,20 +84,8 @@ def export_layer_pte(layer: Layer, path: str | Path, seed: int = 0) -> Path:
     _check_suffix(path, "export_layer_pte")
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        module = _Named(build_layer(layer))
+        module = build_layer(layer)
     return _write(lower_module(module, layer_input(layer)), path)
-
-
-class _Named(torch.nn.Module):
-    """Holds a layer under a named attribute: ExecuTorch's conv-BN fusion pass fails on a
-    top-level nn.Sequential, whose parameter names start with a digit ('0_weight_fused_bn')."""
-
-    def __init__(self, layer: torch.nn.Module):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layer(x)
 
 
 class NearlyEmpty(torch.nn.Module):
