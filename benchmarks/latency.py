@@ -7,8 +7,8 @@ architectures of the default space at 224x224 (seeded) plus the zoo models:
   2. builds the per-layer table from scratch (timed), fits its correction on the first
      `--calibrate` random models and scores the predictor on all the *other* models,
   3. ranks MACs and params against the measurements (Spearman),
-  4. measures the same models in 3 separate processes (cross-process spread of the protocol
-     and of a naive wall-clock median), and
+  4. measures the same models in 3 separate processes (cross-process spread of the default
+     paired protocol, of the plain one and of a naive wall-clock median), and
   5. compares the eager, frozen TorchScript and ExecuTorch backends on zoo models.
 
     flock /tmp/mnas-cpu.lock timeout 3000 python benchmarks/latency.py [--quick] [--out x.json]
@@ -36,19 +36,23 @@ from mnas_core.runtime import malloc_tuned, tuned_env
 from mnas_core.space import SearchSpace
 
 
-def child(arch_text: str, backend: str) -> None:
-    """One separate process: measure with the protocol, print JSON (no cache)."""
-    src = HostLatencySource(HostLatencyConfig(backend=backend, db_path=":memory:"))
-    r, t = src.measure(parse_arch(arch_text))
-    print(json.dumps({"ms": r.ms, "naive_wall_median": float(np.median(t.wall)),
-                      "wall_min_block": float(min(np.median(np.reshape(t.wall, (len(
-                          t.block_medians), -1)), axis=1))), "cv": r.cv}))
+def child(arch_text: str, backend: str, db_path: str) -> None:
+    """One separate process: measure by the default (paired) protocol, reading the reference's
+    anchor from the benchmark's database but never the model's cached figure, and by the plain
+    protocol; print JSON."""
+    arch = parse_arch(arch_text)
+    paired, _ = HostLatencySource(HostLatencyConfig(backend=backend, db_path=db_path)).measure(arch)
+    plain, t = HostLatencySource(HostLatencyConfig(backend=backend, reference=None,
+                                                   db_path=":memory:")).measure(arch)
+    print(json.dumps({"ms": paired.ms, "cv": paired.cv, "plain_ms": plain.ms,
+                      "naive_wall_median": float(np.median(t.wall))}))
 
 
-def in_processes(arch, backend: str, n: int = 3) -> list[dict]:
+def in_processes(arch, backend: str, db_path: str, n: int = 3) -> list[dict]:
     out = []
     for _ in range(n):
-        cmd = [sys.executable, __file__, "--child", arch.to_string(), "--backend", backend]
+        cmd = [sys.executable, __file__, "--child", arch.to_string(), "--backend", backend,
+               "--db", db_path]
         res = subprocess.run(cmd, env=tuned_env(), capture_output=True, text=True, timeout=600)
         if res.returncode:
             raise RuntimeError(f"child failed: {res.stderr[-2000:]}")
@@ -61,7 +65,8 @@ def spread(values) -> float:
 
 
 def backend_row(arch, backend: str) -> dict:
-    src = HostLatencySource(HostLatencyConfig(backend=backend, db_path=":memory:"))
+    """Plain protocol: each backend's own milliseconds and preparation cost, no reference."""
+    src = HostLatencySource(HostLatencyConfig(backend=backend, reference=None, db_path=":memory:"))
     t0 = time.perf_counter()
     r, t = src.measure(arch)
     return {"ms": r.ms, "cv": r.cv, "wall_median": float(np.median(t.wall)),
@@ -81,7 +86,7 @@ def main(argv=None) -> int:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        child(args.child, args.backend)
+        child(args.child, args.backend, args.db)
         return 0
     n = 8 if args.quick else args.n
     k = min(args.calibrate, n // 2) if args.quick else args.calibrate
@@ -152,12 +157,13 @@ def main(argv=None) -> int:
     cross_models = zoos[:1] if args.quick else [zoo.get("mnasnet_a1"), zoo.get("mobilenet_v2_x0.5")]
     res["cross_process"] = {}
     for a in cross_models:
-        runs = in_processes(a, args.backend)
+        runs = in_processes(a, args.backend, db_path)
         res["cross_process"][a.to_string()[:40]] = {
             "protocol_ms": [r["ms"] for r in runs],
             "protocol_spread": spread([r["ms"] for r in runs]),
-            "naive_wall_spread": spread([r["naive_wall_median"] for r in runs]),
-            "wall_min_block_spread": spread([r["wall_min_block"] for r in runs])}
+            "plain_ms": [r["plain_ms"] for r in runs],
+            "plain_spread": spread([r["plain_ms"] for r in runs]),
+            "naive_wall_spread": spread([r["naive_wall_median"] for r in runs])}
     res["backends"] = {}
     bmodels = ["mobilenet_v2_x0.5"] if args.quick else zoo.names()
     for zname in bmodels:
@@ -198,13 +204,13 @@ def report_predictor(r: dict) -> None:
 
 
 def report_spread_and_backends(r: dict) -> None:
-    print("\ncross-process (3 separate processes, max/min - 1):")
+    print("\ncross-process (3 separate processes sharing the database's anchor, max/min - 1):")
     for arch, x in r["cross_process"].items():
-        print(f"  {arch}...: protocol {100 * x['protocol_spread']:.1f}% "
-              f"{[round(v, 2) for v in x['protocol_ms']]}; naive wall median "
-              f"{100 * x['naive_wall_spread']:.1f}%; wall min-of-blocks "
-              f"{100 * x['wall_min_block_spread']:.1f}%")
-    print("\nbackends (ms by the protocol / wall median / CV / seconds incl. preparation):")
+        print(f"  {arch}...: paired (default) {100 * x['protocol_spread']:.1f}% "
+              f"{[round(v, 2) for v in x['protocol_ms']]}; plain {100 * x['plain_spread']:.1f}% "
+              f"{[round(v, 2) for v in x['plain_ms']]}; naive wall median "
+              f"{100 * x['naive_wall_spread']:.1f}%")
+    print("\nbackends (ms by the plain protocol / wall median / CV / seconds incl. preparation):")
     bs = r["backends"]
     for m in [m for m in ("mnasnet_a1", "mobilenet_v2", "mnasnet_a1_x0.5") if m in bs] or bs:
         print(f"  {m:<18} " + "  ".join(

@@ -19,11 +19,16 @@ from .phone import add_connect_options
 def _host_config(args: argparse.Namespace) -> HostLatencyConfig:
     return HostLatencyConfig(threads=args.threads, backend=args.backend, warmup=args.warmup,
                              runs=args.runs, blocks=args.blocks, timer=args.timer,
-                             db_path=args.db)
+                             reference=_reference(args), db_path=args.db)
+
+
+def _reference(args: argparse.Namespace) -> str | None:
+    return None if args.reference == "none" else args.reference
 
 
 def _lut(args: argparse.Namespace, db: LatencyDB, stack: ExitStack) -> LutPredictor:
-    cfg = LutConfig(threads=args.threads, backend=args.backend, timer=args.timer, db_path=args.db)
+    cfg = LutConfig(threads=args.threads, backend=args.backend, timer=args.timer,
+                    reference=_reference(args), db_path=args.db)
     if args.on == "host":
         return LutPredictor(cfg, db=db)
     from ..phone import AdbPhone, PhoneConfig, PhoneLatency, RunConfig
@@ -139,8 +144,13 @@ def register(sub) -> None:
     p.add_argument("--warmup", type=int, default=HostLatencyConfig.warmup)
     p.add_argument("--runs", type=int, default=HostLatencyConfig.runs, help="runs per block")
     p.add_argument("--blocks", type=int, default=HostLatencyConfig.blocks,
-                   help="repeated blocks; the figure is the minimum block median")
+                   help="repeated blocks (plain protocol: the figure is the minimum block "
+                        "median)")
     p.add_argument("--timer", default="auto", choices=("auto", "cpu", "wall"))
+    p.add_argument("--reference", default=HostLatencyConfig.reference,
+                   help="zoo model timed beside every run, so the machine's drift cancels "
+                        "(figure = median model/reference ratio x the reference's stored "
+                        "latency); 'none' for the plain protocol")
     p.add_argument("--fresh", action="store_true",
                    help="measure again even if the database has a figure (and replace it)")
     p.add_argument("--sample", type=int, default=0,

@@ -5,13 +5,26 @@ The paper measures real latency on the target device instead of trusting a proxy
 this CPU: batch 1, eval + inference mode, a fixed thread count (default 1, like the paper's
 single core), warm-up, then timed runs.
 
-Protocol (designed from measurements on a shared 2-core host, see benchmarks/latency.py): the
-timed runs come in `blocks` blocks; the figure is the *minimum of the block medians*. Other
-processes only ever add time, so the quietest block is the best estimate of the model's own cost,
-and a median inside each block ignores single preempted runs. Wall time is logged beside
+Protocol (designed from measurements on a shared 2-core host, see benchmarks/latency.py and
+latency_processes.py). The timed runs come in `blocks` blocks of `runs`. Wall time is logged beside
 `thread_time` (CPU time of the timing thread): on one thread a run whose wall time exceeds its CPU
-time was preempted. When the chosen block's CV exceeds `cv_threshold` the model is measured again
-(up to `max_remeasure` times); if it stays noisy the result says so (`noisy=True`).
+time was preempted. When the CV exceeds `cv_threshold` the model is measured again (up to
+`max_remeasure` times); if it stays noisy the result says so (`noisy=True`).
+
+Paired with a reference (the default): this VM's speed drifts by 10-20% over seconds, on every
+clock, so the same model measured twice, in one process or in two, disagreed by up to ~30%. The
+drift is common to everything running at that moment, so each timed run of the model is
+followed by one run of a fixed reference network (`reference`, MobileNetV2 1.0) and the figure
+is the median of the per-pair ratios model/reference, times the reference's *anchor* latency.
+The anchor is the reference measured once per fingerprint by the plain protocol and stored in the
+database, so every figure of one database shares one scale, and the reference itself measures
+as its anchor (T, the paper's MobileNetV2 target, stays put). Cost: each run takes a reference
+run too. What is left is the part of the drift that does not hit both networks alike.
+
+Plain (`reference=None`; also how lookup-table layers are timed, where a 10 ms reference beside
+a 0.1 ms layer would cost 100x): the figure is the *minimum of the block medians*. Other processes
+only ever add time, so the quietest block is the best estimate, and a median inside each block
+ignores single preempted runs.
 
 Which clock: with one thread every backend here runs the whole forward pass on the calling thread,
 so on an idle core wall time == thread CPU time. On this shared host (load 5 on 2 cores while we
@@ -21,12 +34,7 @@ threads == 1 (the idle-core latency, with time the OS gave to other processes re
 time otherwise (worker threads' CPU time is invisible to the calling thread). The other clock is
 stored beside it in the database.
 
-What it achieves here (benchmarks/latency.py and latency_processes.py, 2-core VM): a CV of
-1-3% within a block, but the same model in separate processes 9-18% apart even on a quiet
-machine, and as far apart between fresh instances in one process: the VM's speed drifts over
-seconds. Pinning to one CPU or disabling ASLR did not remove it; so figures are compared within
-one session, and the database keeps one figure per model and fingerprint. The
-default backend is frozen TorchScript: 1.5x slower than ExecuTorch-XNNPACK but ranks the zoo
+Backend: the default is frozen TorchScript: 1.5x slower than ExecuTorch-XNNPACK but ranks the zoo
 alike (Spearman 0.986), faster and steadier than eager, and prepares in ~1.5 s where an
 ExecuTorch export takes ~13 s per model (and per lookup-table layer). Use backend="executorch"
 to time the very artefact the phone runs.
@@ -41,6 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import zoo
 from ..arch import Architecture
 from ..builder import Layer, build_layer, build_model, expand_layers
 from .base import LatencyResult
@@ -52,6 +61,7 @@ BACKENDS = ("eager", "torchscript", "executorch")
 TIMERS = ("auto", "cpu", "wall")
 BACKEND_NAMES = {"eager": "eager", "torchscript": "torchscript-frozen",
                  "executorch": "executorch-xnnpack"}
+ANCHOR = "anchor"  # database `source` of the reference's anchor figure
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,7 @@ class HostLatencyConfig:
     channels_last: bool = True      # faster for frozen TorchScript on this CPU (REFERENCE.md)
     timer: str = "auto"             # "cpu" (thread CPU time), "wall", or auto (see module doc)
     seed: int = 0                   # weights do not change the cost, but keep runs identical
+    reference: str | None = "mobilenet_v2"  # zoo model paired with every run; None: plain
     db_path: str | None = None
 
     def __post_init__(self):
@@ -85,6 +96,9 @@ class HostLatencyConfig:
             raise ValueError("timer='cpu' needs threads=1: other threads' work is not counted")
         if not self.cv_threshold > 0:
             raise ValueError(f"cv_threshold must be > 0, got {self.cv_threshold}")
+        if self.reference is not None and self.reference not in zoo.names():
+            raise ValueError(f"reference must be a zoo model ({', '.join(zoo.names())}) or "
+                             f"None, got {self.reference!r}")
 
     @property
     def clock(self) -> str:
@@ -97,8 +111,9 @@ class HostLatencyConfig:
 @dataclass
 class Timing:
     """Statistics of one measurement, in milliseconds. `wall` and `cpu` hold every timed run
-    (blocks concatenated); the summary fields describe the chosen (quietest) block of the
-    `clock` ("cpu" or "wall") series."""
+    (blocks concatenated). Plain, the summary fields describe the chosen (quietest) block of the
+    `clock` ("cpu" or "wall") series; paired, all runs of the series ratio x anchor, and `ref`
+    holds the reference's runs on that clock."""
 
     ms: float
     p10: float
@@ -109,6 +124,8 @@ class Timing:
     wall: list[float] = field(repr=False)
     cpu: list[float] = field(repr=False)
     clock: str = "wall"
+    ref: list[float] = field(default_factory=list, repr=False)
+    anchor_ms: float | None = None
 
     @property
     def total_runs(self) -> int:
@@ -126,7 +143,9 @@ class Timing:
                 "block_medians": [round(m, 4) for m in self.block_medians],
                 "wall_median": float(np.median(self.wall)) if self.wall else None,
                 "cpu_median": float(np.median(self.cpu)) if self.cpu else None,
-                "preempted_share": round(self.preempted_share, 3)}
+                "preempted_share": round(self.preempted_share, 3),
+                **({"reference_median": float(np.median(self.ref)), "anchor_ms": self.anchor_ms}
+                   if self.ref else {})}
 
 
 def _stats(block: np.ndarray) -> tuple[float, float, float, float]:
@@ -139,23 +158,38 @@ def _stats(block: np.ndarray) -> tuple[float, float, float, float]:
 def time_callable(fn: Callable[[], object], warmup: int, runs: int, blocks: int,
                   clock: Callable[[], int] = time.perf_counter_ns,
                   cpu_clock: Callable[[], int] = time.thread_time_ns,
-                  use: str = "wall") -> Timing:
+                  use: str = "wall", reference: Callable[[], object] | None = None,
+                  anchor_ms: float = 1.0) -> Timing:
     """Time `fn()` after `warmup` calls: `blocks` blocks of `runs` calls each; summarise the
-    `use` ("wall" or "cpu") series. Clocks return nanoseconds and are injectable for tests."""
+    `use` ("wall" or "cpu") series. With `reference`, each timed call is followed by a timed
+    call of it and the summary is of fn/reference x `anchor_ms` over all runs (module doc).
+    Clocks return nanoseconds and are injectable for tests."""
     for _ in range(warmup):
         fn()
-    wall, cpu = np.empty(blocks * runs), np.empty(blocks * runs)
-    for i in range(blocks * runs):
+        if reference is not None:
+            reference()
+
+    def timed(f):
         c0, t0 = cpu_clock(), clock()
-        fn()
+        f()
         t1, c1 = clock(), cpu_clock()
-        wall[i], cpu[i] = (t1 - t0) / 1e6, (c1 - c0) / 1e6
-    per_block = (cpu if use == "cpu" else wall).reshape(blocks, runs)
-    medians = np.median(per_block, axis=1)
-    best = int(np.argmin(medians))
-    ms, p10, p90, cv = _stats(per_block[best])
+        return (t1 - t0) / 1e6, (c1 - c0) / 1e6
+
+    n = blocks * runs
+    wall, cpu, ref = np.empty(n), np.empty(n), np.empty(n if reference is not None else 0)
+    for i in range(n):
+        wall[i], cpu[i] = timed(fn)
+        if reference is not None:
+            ref_wall, ref_cpu = timed(reference)
+            ref[i] = ref_cpu if use == "cpu" else ref_wall
+    series = cpu if use == "cpu" else wall
+    if reference is not None:
+        series = series / ref * anchor_ms
+    medians = np.median(series.reshape(blocks, runs), axis=1)
+    chosen = series if reference is not None else series.reshape(blocks, runs)[np.argmin(medians)]
+    ms, p10, p90, cv = _stats(chosen)
     return Timing(ms, p10, p90, cv, runs, [float(m) for m in medians], wall.tolist(),
-                  cpu.tolist(), use)
+                  cpu.tolist(), use, ref.tolist(), anchor_ms if reference is not None else None)
 
 
 # ---------------------------------------------------------------- backends
@@ -200,8 +234,12 @@ def _cannot_run(what: str, err: Exception) -> ValueError:
 
 def measure_module(model: nn.Module, example: torch.Tensor, config: HostLatencyConfig,
                    what: str = "model", clock=time.perf_counter_ns,
-                   cpu_clock=time.thread_time_ns) -> tuple[Timing, bool]:
-    """Measure with re-measurement on noise; returns (timing of the quietest attempt, noisy)."""
+                   cpu_clock=time.thread_time_ns,
+                   reference: tuple[Callable[[], object], float] | None = None
+                   ) -> tuple[Timing, bool]:
+    """Measure with re-measurement on noise; returns (timing of the quietest attempt, noisy).
+    `reference` is (prepared reference, anchor ms) for the paired protocol, None for plain."""
+    ref_fn, anchor = reference or (None, 1.0)
     with _Threads(config.threads):
         try:
             fn = prepare(model, example, config.backend, config.threads, config.channels_last)
@@ -211,7 +249,7 @@ def measure_module(model: nn.Module, example: torch.Tensor, config: HostLatencyC
         best = None
         for _ in range(1 + config.max_remeasure):
             t = time_callable(fn, config.warmup, config.runs, config.blocks, clock, cpu_clock,
-                              config.clock)
+                              config.clock, ref_fn, anchor)
             if best is None or t.cv < best.cv:
                 best = t
             if t.cv <= config.cv_threshold:
@@ -231,10 +269,13 @@ class HostLatencySource:
         self.config = config or HostLatencyConfig()
         self._db = db
         self._clock, self._cpu_clock = clock, cpu_clock
+        # the reference joins the fingerprint only when set, so plain figures keep their ids
+        paired = {"reference": self.config.reference} if self.config.reference else {}
         self._fp_info = host_fingerprint(BACKEND_NAMES[self.config.backend], self.config.threads,
                                          channels_last=self.config.channels_last,
-                                         clock=self.config.clock)
+                                         clock=self.config.clock, **paired)
         self._fp = fingerprint_id(self._fp_info)
+        self._reference: tuple[Callable[[], object], float] | None = None
 
     @property
     def db(self) -> LatencyDB:
@@ -264,8 +305,31 @@ class HostLatencySource:
         model = build_model(arch, seed=self.config.seed)
         x = example_input(arch)  # seeded generator: the caller's RNG is left untouched
         timing, noisy = measure_module(model, x, self.config, f"architecture {arch.to_string()}",
-                                       self._clock, self._cpu_clock)
+                                       self._clock, self._cpu_clock, self.reference())
         return self._result(timing, noisy), timing
+
+    def reference(self) -> tuple[Callable[[], object], float] | None:
+        """(prepared reference network, anchor ms) for the paired protocol, None when plain.
+        The anchor is read from the database, or measured now by the plain protocol with 3x
+        the blocks (a longer look for a quiet phase) and stored: once per fingerprint."""
+        if self.config.reference is None:
+            return None
+        if self._reference is None:
+            cfg, arch = self.config, zoo.get(self.config.reference)
+            with _Threads(cfg.threads):
+                fn = prepare(build_model(arch, seed=cfg.seed), example_input(arch), cfg.backend,
+                             cfg.threads, cfg.channels_last)
+                stored = self.db.get(arch.to_string(), self._fp, ANCHOR)
+                if stored is None:
+                    t = time_callable(fn, cfg.warmup, cfg.runs, 3 * cfg.blocks, self._clock,
+                                      self._cpu_clock, cfg.clock)
+                    stored = LatencyResult(ms=t.ms, source=ANCHOR, fingerprint=self._fp, p10=t.p10,
+                                           p90=t.p90, cv=t.cv, runs=t.total_runs,
+                                           backend=BACKEND_NAMES[cfg.backend])
+                    self.db.put_fingerprint(self._fp, self._fp_info)
+                    self.db.put(arch.to_string(), stored, extra=t.summary())
+            self._reference = (fn, stored.ms)
+        return self._reference
 
     def measure_layer(self, layer: Layer, config: HostLatencyConfig | None = None) -> Timing:
         """Time one layer alone (the lookup table's entries), with this source's backend."""

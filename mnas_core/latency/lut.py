@@ -13,7 +13,9 @@ net of it. Isolated layers also miss what a whole network adds (global pooling, 
 each layer boundary), so the sum otherwise runs low (10-20% on this CPU, REFERENCE.md). An
 optional linear correction `ms = scale * sum + offset`, fitted on a few whole-network
 measurements by least squares on *relative* error, removes that bias; it is stored per
-fingerprint in the latency database next to the table.
+fingerprint in the latency database next to the table. Layers are always timed by the plain
+protocol; when whole networks are paired with a reference (host.py), the correction also carries
+the layer sum onto the reference's anchored scale.
 
 Where layers are timed is pluggable: the `timer` is this host (`HostLatencySource`, default) or
 a phone (`mnas_core.phone.PhoneLatency`, each layer exported to its own .pte). A timer has
@@ -62,6 +64,7 @@ class LutConfig:
     backend: str = "torchscript"
     channels_last: bool = True
     timer: str = "auto"
+    reference: str | None = HostLatencyConfig.reference  # whole networks only (host.py doc)
     layer_warmup: int = 3
     layer_runs: int = 10
     layer_blocks: int = 3
@@ -75,7 +78,7 @@ class LutConfig:
                                  channels_last=self.channels_last, timer=self.timer,
                                  warmup=self.layer_warmup, runs=self.layer_runs,
                                  blocks=self.layer_blocks, max_remeasure=1,
-                                 db_path=self.db_path)
+                                 reference=self.reference, db_path=self.db_path)
 
 
 def fit_correction(raw: Iterable[float], measured: Iterable[float]) -> tuple[float, float]:
@@ -204,7 +207,7 @@ class LutPredictor:
             measured = HostLatencySource(
                 HostLatencyConfig(threads=cfg.threads, backend=cfg.backend,
                                   channels_last=cfg.channels_last, timer=cfg.timer,
-                                  db_path=cfg.db_path), db=self.db)
+                                  reference=cfg.reference, db_path=cfg.db_path), db=self.db)
         if measured.fingerprint() != self.table_fingerprint():
             raise ValueError("calibration measurements must come from the table's own backend, "
                              "threads and machine (fingerprints differ)")

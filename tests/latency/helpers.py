@@ -7,7 +7,8 @@ from mnas_core.latency import HostLatencyConfig
 # Width 0.35 at 64x64 keeps every measurement to a few milliseconds.
 TINY = zoo.get("mnasnet_a1_x0.35", resolution=64, num_classes=10)
 TINY_B = zoo.get("mobilenet_v2_x0.35", resolution=64, num_classes=10)
-FAST = dict(backend="eager", warmup=1, runs=3, blocks=2, max_remeasure=0)
+# Plain protocol unless a test asks for the paired one (it adds a reference network per run).
+FAST = dict(backend="eager", warmup=1, runs=3, blocks=2, max_remeasure=0, reference=None)
 
 
 def fast_config(tmp_path, **changes) -> HostLatencyConfig:

@@ -23,6 +23,11 @@ def make_measured_torchscript(tmp_path):
                        **{**FAST, "backend": "torchscript"})
 
 
+def make_measured_paired(tmp_path):
+    return make_source("measured", db_path=str(tmp_path / "lat.db"),
+                       **{**FAST, "reference": "mobilenet_v2_x0.35"})
+
+
 def make_predicted(tmp_path):
     return make_source("predicted", db_path=str(tmp_path / "lat.db"), backend="eager",
                        layer_warmup=1, layer_runs=2, layer_blocks=1)
@@ -31,6 +36,7 @@ def make_predicted(tmp_path):
 FACTORIES = [
     pytest.param(make_measured, id="measured-eager"),
     pytest.param(make_measured_torchscript, id="measured-torchscript"),
+    pytest.param(make_measured_paired, id="measured-paired"),
     pytest.param(make_predicted, id="predicted"),
     pytest.param(make_phone, id="phone"),
 ]

@@ -4,6 +4,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from mnas_core import zoo
 from mnas_core.latency import HostLatencyConfig, HostLatencySource, LatencyDB, time_callable
 from mnas_core.latency import host as host_mod
 
@@ -28,6 +29,40 @@ def test_cpu_clock_is_used_and_preemption_is_spotted():
     t = time_callable(clock.step, 0, 4, 1, clock.wall, clock.cpu, use="cpu")
     assert t.ms == pytest.approx(2.0) and t.preempted_share == 1.0
     assert np.median(t.wall) == pytest.approx(4.0)
+
+
+def test_pairing_with_a_reference_cancels_a_common_drift():
+    # after one warm-up pair, the machine slows down and speeds up (x1, x1.5, x3, x1, x2, x0.5)
+    # but the model always takes half the reference's time: the figure is 0.5 x the anchor.
+    clock = ScriptedClock([9, 9] + [2, 4, 3, 6, 6, 12, 2, 4, 4, 8, 1, 2])
+    t = time_callable(clock.step, warmup=1, runs=3, blocks=2, clock=clock.wall,
+                      cpu_clock=clock.cpu, use="cpu", reference=clock.step, anchor_ms=10.0)
+    assert t.ms == pytest.approx(5.0) and t.cv == pytest.approx(0.0)
+    assert t.block_medians == pytest.approx([5.0, 5.0])
+    assert t.cpu == [2, 3, 6, 2, 4, 1] and t.ref == [4, 6, 12, 4, 8, 2]
+    assert t.summary()["anchor_ms"] == 10.0
+
+
+def test_anchor_is_measured_once_per_fingerprint_and_shared(tmp_path):
+    ref_name = "mobilenet_v2_x0.35"  # cheap at 224x224 on eager
+    cfg = fast_config(tmp_path, reference=ref_name)
+    src = HostLatencySource(cfg)
+    assert src.fingerprint() != HostLatencySource(fast_config(tmp_path)).fingerprint()
+    r = src.latency(TINY)
+    db = LatencyDB(cfg.db_path)
+    key = zoo.get(ref_name).to_string()
+    anchor = db.get(key, src.fingerprint(), "anchor")
+    assert anchor is not None and anchor.runs == 3 * 2 * 3  # runs x 3 x blocks, plain protocol
+    assert db.get_extra(TINY.to_string(), src.fingerprint(), "measured")["anchor_ms"] == \
+        anchor.ms
+    assert r.ms > 0
+    # the reference measured against itself comes out at its anchor (ratio ~1)
+    own = src.latency(zoo.get(ref_name))
+    assert own.ms == pytest.approx(anchor.ms, rel=0.25)
+    # a "new process" reads the anchor instead of timing it again
+    again = HostLatencySource(cfg)
+    assert again.reference()[1] == anchor.ms
+    assert db.get(key, src.fingerprint(), "anchor") == anchor
 
 
 def test_noisy_machine_is_remeasured_then_flagged(tmp_path, monkeypatch):
@@ -79,6 +114,8 @@ def test_bad_config_is_a_value_error():
         HostLatencyConfig(runs=0)
     with pytest.raises(ValueError, match="threads=1"):
         HostLatencyConfig(timer="cpu", threads=2)
+    with pytest.raises(ValueError, match="reference must be a zoo model"):
+        HostLatencyConfig(reference="resnet50")
 
 
 def test_interrupted_measurement_leaves_the_database_intact(tmp_path):
