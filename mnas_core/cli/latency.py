@@ -50,6 +50,10 @@ def _print_result(r, extra: dict | None) -> None:
               f"wall median {extra.get('wall_median', float('nan')):.3f} ms, thread CPU median "
               f"{extra.get('cpu_median', float('nan')):.3f} ms, preempted runs "
               f"{100 * extra.get('preempted_share', 0):.0f}%")
+        if extra.get("anchor_ms"):
+            print(f"  paired with the reference: it ran at {extra['reference_median']:.3f} ms "
+                  f"beside this model; the figure is the median model/reference ratio x its "
+                  f"stored {extra['anchor_ms']:.3f} ms")
     if r.noisy:
         print("  warning: the machine was too noisy to trust this figure (CV above the "
               "threshold after re-measuring); measure again when it is quieter (--fresh)")
@@ -118,8 +122,10 @@ def cmd_build_table(args: argparse.Namespace) -> int:
         if k >= 2:
             measured = HostLatencySource(_host_config(args), db=db) if args.on == "host" \
                 else None  # None: the phone itself measures the whole networks
-            scale, offset = lut.calibrate(archs[:k], measured)
-            print(f"correction fitted on {k} whole-network measurements: "
+            chosen = [archs[i] for i in lut.pick_calibration(archs, k)]
+            scale, offset = lut.calibrate(chosen, measured)
+            print(f"correction fitted on {k} whole-network measurements (spread over the "
+                  f"table's range): "
                   f"ms = {scale:.3f} x layer sum + {offset:.3f}")
     return 0
 
@@ -158,8 +164,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--space", help="build-table: search space JSON (default: the paper's)")
     p.add_argument("--calibrate", type=int, default=8,
-                   help="build-table: fit the correction on the first N architectures "
-                        "(measured directly; 0 to skip)")
+                   help="build-table: fit the correction on N of the architectures, spread "
+                        "over their layer sums (measured directly; 0 to skip)")
     p.add_argument("--on", default="host", choices=("host", "phone"),
                    help="where the table's layers are timed (build-table, --predict); phone: "
                         "each layer exported to .pte and timed on a connected phone")
