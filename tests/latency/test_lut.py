@@ -66,3 +66,14 @@ def test_calibration_is_stored_and_applied(tmp_path):
     assert fresh.calibration()[:2] == pytest.approx((scale, offset))
     assert fresh.latency(TINY).ms == pytest.approx(scale * raw + offset)
     assert fresh.latency(TINY).backend.endswith("calibrated")
+
+
+def test_calibration_models_span_the_predicted_range(tmp_path):
+    p = lut(tmp_path)
+    archs = [TINY.replace(num_classes=c) for c in range(2, 9)]
+    sums = dict(zip((a.to_string() for a in archs), [5.0, 1.0, 7.0, 3.0, 2.0, 6.0, 4.0]))
+    p.raw_sum = lambda a: sums[a.to_string()]  # the pick needs only the layer sums
+    assert [sums[archs[i].to_string()] for i in p.pick_calibration(archs, 3)] == [1.0, 4.0, 7.0]
+    assert sorted(p.pick_calibration(archs, 7)) == list(range(7))
+    with pytest.raises(ValueError, match="2 to 7 models"):
+        p.pick_calibration(archs, 1)
