@@ -19,7 +19,8 @@ is the median of the per-pair ratios model/reference, times the reference's *anc
 The anchor is the reference measured once per fingerprint by the plain protocol and stored in the
 database, so every figure of one database shares one scale, and the reference itself measures
 as its anchor (T, the paper's MobileNetV2 target, stays put). Cost: each run takes a reference
-run too. What is left is the part of the drift that does not hit both networks alike.
+run too, so the default is 3 x 10 pairs (the ratios vary less than raw runs do). What is left
+is the part of the drift that does not hit both networks alike.
 
 Plain (`reference=None`; also how lookup-table layers are timed, where a 10 ms reference beside
 a 0.1 ms layer would cost 100x): the figure is the *minimum of the block medians*. Other processes
@@ -34,10 +35,10 @@ threads == 1 (the idle-core latency, with time the OS gave to other processes re
 time otherwise (worker threads' CPU time is invisible to the calling thread). The other clock is
 stored beside it in the database.
 
-Backend: the default is frozen TorchScript: 1.5x slower than ExecuTorch-XNNPACK but ranks the zoo
-alike (Spearman 0.986), faster and steadier than eager, and prepares in ~1.5 s where an
-ExecuTorch export takes ~13 s per model (and per lookup-table layer). Use backend="executorch"
-to time the very artefact the phone runs.
+Backend: the default is frozen TorchScript: 1.5x slower than ExecuTorch-XNNPACK but ranks the
+zoo alike (Spearman 0.97-0.996 over three runs), faster and steadier than eager, and prepares in
+~1.5 s where an ExecuTorch export takes ~13 s per model (and per lookup-table layer). Use
+backend="executorch" to time the very artefact the phone runs.
 """
 from __future__ import annotations
 
@@ -71,9 +72,9 @@ class HostLatencyConfig:
 
     threads: int = 1
     backend: str = "torchscript"    # frozen, channels_last; why: module docstring
-    warmup: int = 10
-    runs: int = 20                  # timed runs per block
-    blocks: int = 3                 # figure = min over blocks of the block median
+    warmup: int = 5
+    runs: int = 10                  # timed runs per block
+    blocks: int = 3                 # plain: figure = min over blocks of the block median
     cv_threshold: float = 0.10      # above this the block is too noisy to trust
     max_remeasure: int = 2          # extra attempts when the CV is above the threshold
     channels_last: bool = True      # faster for frozen TorchScript on this CPU (REFERENCE.md)

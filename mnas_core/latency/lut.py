@@ -198,8 +198,8 @@ class LutPredictor:
         """Indices of `k` of `archs` spread evenly over their raw layer sums (smallest and
         largest included). The sums need no measurement, so the pick is made before any model
         is measured; models at both ends pin the line's slope, where the first `k` of a random
-        sample may cluster (on this host, fitted on 10 random models: 78% to 94% of held-out
-        models within +-10% depending on the draw; benchmarks/latency.py)."""
+        sample may cluster (on this host, one run of benchmarks/latency.py had 78% of held-out
+        models within +-10% when fitted on the first 10 random models, 93% on 10 spread ones)."""
         archs = list(archs)
         if not 2 <= k <= len(archs):
             raise ValueError(f"calibration needs 2 to {len(archs)} models, got k={k}")
