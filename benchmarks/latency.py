@@ -32,6 +32,7 @@ from mnas_core import zoo
 from mnas_core.arch import parse_arch
 from mnas_core.latency import HostLatencyConfig, HostLatencySource, LatencyDB, LutConfig, \
     LutPredictor
+from mnas_core.latency.lut import fit_correction
 from mnas_core.profile import totals
 from mnas_core.runtime import malloc_tuned, tuned_env
 from mnas_core.space import SearchSpace
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
     n_layers = lut.build(archs)
     build_s = time.perf_counter() - t0
     raw = np.array([lut.raw_sum(a) for a in archs])
-    first_scale, first_offset = lut.calibrate(randoms[:k], measured)
+    first_scale, first_offset = fit_correction(raw[:k], meas[:k])  # compared, never stored
     first_pred = first_scale * raw + first_offset
     chosen = lut.pick_calibration(randoms, k)      # spread over the layer sums
     scale, offset = lut.calibrate([randoms[i] for i in chosen], measured)

@@ -324,9 +324,7 @@ class HostLatencySource:
                 if stored is None:
                     t = time_callable(fn, cfg.warmup, cfg.runs, 3 * cfg.blocks, self._clock,
                                       self._cpu_clock, cfg.clock)
-                    stored = LatencyResult(ms=t.ms, source=ANCHOR, fingerprint=self._fp, p10=t.p10,
-                                           p90=t.p90, cv=t.cv, runs=t.total_runs,
-                                           backend=BACKEND_NAMES[cfg.backend])
+                    stored = self._result(t, t.cv > cfg.cv_threshold, source=ANCHOR)
                     self.db.put_fingerprint(self._fp, self._fp_info)
                     self.db.put(arch.to_string(), stored, extra=t.summary())
             self._reference = (fn, stored.ms)
@@ -348,7 +346,7 @@ class HostLatencySource:
                                    "call overhead", self._clock, self._cpu_clock)
         return timing
 
-    def _result(self, t: Timing, noisy: bool) -> LatencyResult:
-        return LatencyResult(ms=t.ms, source=self.name, fingerprint=self._fp, p10=t.p10,
+    def _result(self, t: Timing, noisy: bool, source: str | None = None) -> LatencyResult:
+        return LatencyResult(ms=t.ms, source=source or self.name, fingerprint=self._fp, p10=t.p10,
                              p90=t.p90, cv=t.cv, runs=t.total_runs,
                              backend=BACKEND_NAMES[self.config.backend], noisy=noisy)
