@@ -25,7 +25,7 @@ and `latency(arch)` (whole networks, for the correction); a timing has ms, p10, 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Protocol
 
 import numpy as np
@@ -72,13 +72,17 @@ class LutConfig:
     measure_missing: bool = True
     db_path: str | None = None
 
-    def host_config(self) -> HostLatencyConfig:
-        """The protocol used to time one layer (and, with more runs, whole networks)."""
+    def network_config(self) -> HostLatencyConfig:
+        """The full host protocol for whole networks (the correction's measurements), on the
+        table's backend, threads, clock and reference."""
         return HostLatencyConfig(threads=self.threads, backend=self.backend,
                                  channels_last=self.channels_last, timer=self.timer,
-                                 warmup=self.layer_warmup, runs=self.layer_runs,
-                                 blocks=self.layer_blocks, max_remeasure=1,
                                  reference=self.reference, db_path=self.db_path)
+
+    def host_config(self) -> HostLatencyConfig:
+        """The protocol used to time one layer: the network protocol with fewer runs."""
+        return replace(self.network_config(), warmup=self.layer_warmup, runs=self.layer_runs,
+                       blocks=self.layer_blocks, max_remeasure=1)
 
 
 def fit_correction(raw: Iterable[float], measured: Iterable[float]) -> tuple[float, float]:
@@ -215,11 +219,7 @@ class LutPredictor:
         if measured is None and not isinstance(self._timer, HostLatencySource):
             measured = self._timer
         if measured is None:
-            cfg = self.config
-            measured = HostLatencySource(
-                HostLatencyConfig(threads=cfg.threads, backend=cfg.backend,
-                                  channels_last=cfg.channels_last, timer=cfg.timer,
-                                  reference=cfg.reference, db_path=cfg.db_path), db=self.db)
+            measured = HostLatencySource(self.config.network_config(), db=self.db)
         if measured.fingerprint() != self.table_fingerprint():
             raise ValueError("calibration measurements must come from the table's own backend, "
                              "threads and machine (fingerprints differ)")
