@@ -37,7 +37,7 @@ from .profile import totals
 from .reward import RewardConfig, reward
 from .runtime import tuned_env
 from .space import SearchSpace
-from .store import RunStore, read_meta
+from .store import RunStore, read_meta, writer_of
 from .strategies import make_strategy
 from .train import TrainConfig, evaluate_candidate
 
@@ -188,17 +188,17 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
     cfg = SearchConfig.from_dict(store.config())
     data = _dataset(cfg.dataset)
     space = cfg.space.replace(**data.arch_overrides())
+    strategy = make_strategy(cfg.strategy, space, seed=cfg.seed, **cfg.strategy_options)
+    batch, todo = _restore(store, strategy)  # first: a refused state leaves the file as it was
     source = source or cfg.latency.make_source()
     rcfg = resolve_target(cfg, source)
     if cfg.reward is None:  # keep the resolved T: a resumed run must not re-derive it
         store.set_reward(dataclasses.asdict(rcfg))
-    strategy = make_strategy(cfg.strategy, space, seed=cfg.seed, **cfg.strategy_options)
     train_cfg = worker_train_config(cfg)
     own_executor = executor is None
     executor = executor or make_executor(cfg.executor, cfg.workers, cfg.scheduler)
     store.set_status("running", os.getpid())
     try:
-        batch, todo = _restore(store, strategy)
         done = store.count()
         if progress is not None:
             progress.update(done)
@@ -293,10 +293,12 @@ def spawn_search(cfg: SearchConfig, path: str | Path, name: str | None = None) -
 
 
 def resume_search(path: str | Path) -> int:
+    """Continue the run at `path` in a detached process; returns its pid. ValueError when a
+    search already writes it (the child would refuse too: RunStore's writer lock)."""
     path = Path(path)
-    meta = read_meta(path)
-    if meta["status"] == "running":
-        raise ValueError(f"{path} is already running (pid {meta['pid']})")
+    holder = writer_of(path)
+    if holder:
+        raise ValueError(f"{path} is already being written by {holder}")
     log = open(path.with_suffix(".log"), "ab")
     proc = subprocess.Popen([sys.executable, "-m", "mnas_core", "search", "--resume", str(path),
                              "--no-progress"], stdout=log, stderr=subprocess.STDOUT,

@@ -1,9 +1,10 @@
+import os
 import sqlite3
 
 import pytest
 
 from mnas_core.store import (SCHEMA_VERSION, TRIAL_COLUMNS, RunStore, list_runs, read_config,
-                             read_meta, read_trials)
+                             read_meta, read_trials, writer_of)
 
 CONFIG = {"strategy": "random", "trials": 3, "reward": {"target_ms": 10, "alpha": 0, "beta": -1}}
 
@@ -92,3 +93,116 @@ def test_list_runs_skips_files_that_are_not_runs(tmp_path):
     runs = list_runs(tmp_path)
     assert list(runs.name) == ["a", "b"]
     assert list(runs.beta) == [-1, -1] and list(runs.strategy) == ["random", "random"]
+
+
+# ------------------------------------------------------------ safety: no code runs on open
+class _Payload:
+    """What an attacker plants: unpickling it calls os.system."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _planted_blobs(marker):
+    import io
+    import pickle
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({"policy": _Payload(marker)}, buf)  # torch's own zip format
+    return {"torch.save": buf.getvalue(), "raw pickle": pickle.dumps({"x": _Payload(marker)}),
+            "garbage": b"\x00not a state", "empty": b""}
+
+
+@pytest.mark.parametrize("kind", ["torch.save", "raw pickle", "garbage", "empty"])
+def test_a_planted_strategy_state_never_runs(tmp_path, kind):
+    marker = tmp_path / "pwned"
+    store = make(tmp_path)
+    store.add_pending(1, [{"arch": "x"}], {"rng": 1})
+    store.db.execute("UPDATE strategy_state SET state = ?", (_planted_blobs(marker)[kind],))
+    with pytest.raises(ValueError, match="not plain tensors and data") as err:
+        store.strategy_state()
+    assert not marker.exists()
+    assert "\n" not in str(err.value)
+
+
+def test_a_state_that_could_not_be_resumed_is_refused_when_saved(tmp_path):
+    store = make(tmp_path)
+    with pytest.raises(ValueError, match="not plain tensors and data"):
+        store.add_pending(1, [{"arch": "x"}], {"obj": _Payload(tmp_path / "m")})
+    assert not (tmp_path / "m").exists()
+    assert read_trials(store.path, include_pending=True).empty  # rolled back
+
+
+# ------------------------------------------------------------ one writer
+_HOLD = ("import sys, time; from mnas_core.store import RunStore; s = RunStore(sys.argv[1]); "
+         "print('holding', flush=True); time.sleep(120)")
+
+
+def _holder(path):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(path)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
+    import socket
+
+    make(tmp_path).close()
+    proc = _holder(tmp_path / "a.db")
+    try:
+        with pytest.raises(ValueError, match=f"already being written by pid {proc.pid} on "
+                                             f"{socket.gethostname()}"):
+            RunStore(tmp_path / "a.db")
+        assert writer_of(tmp_path / "a.db") == f"pid {proc.pid} on {socket.gethostname()}"
+    finally:
+        proc.kill()
+        proc.wait()
+    # kill -9 left no lock behind: the next writer gets the file at once.
+    assert writer_of(tmp_path / "a.db") is None
+    RunStore(tmp_path / "a.db").close()
+
+
+def test_the_lock_is_per_open_store_in_one_process_too(tmp_path):
+    store = make(tmp_path)
+    with pytest.raises(ValueError, match="already being written"):
+        RunStore(store.path)
+    store.close()
+    RunStore(store.path).close()
+
+
+# ------------------------------------------------------------ every state a run file can be in
+def test_list_runs_reads_a_run_whose_target_is_not_measured_yet(tmp_path):
+    RunStore.create(tmp_path / "auto.db", {**CONFIG, "reward": None}).close()
+    runs = list_runs(tmp_path)
+    assert list(runs.name) == ["auto"] and runs.target_ms.isna().all()
+    assert list(runs.status) == ["created"]
+
+
+def test_a_kill_inside_create_leaves_no_half_made_run(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys; from mnas_core import store; "
+            "os.link = lambda *a: os.kill(os.getpid(), signal.SIGKILL); "
+            "store.RunStore.create(sys.argv[1], {})")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.db")], timeout=60)
+    assert proc.returncode == -9
+    assert not (tmp_path / "a.db").exists()  # the name is still free ...
+    assert list_runs(tmp_path).empty
+    make(tmp_path).close()                   # ... and --out can take it
+    assert list(list_runs(tmp_path).name) == ["a"]
+
+
+def test_create_in_a_read_only_folder_is_a_clean_error(read_only_view):
+    _, view = read_only_view
+    with pytest.raises(ValueError, match="cannot create .*a.db: .* is not writable"):
+        RunStore.create(view / "a.db", CONFIG)

@@ -119,6 +119,18 @@ def test_search_page_watches_a_run_with_resume(tmp_path):
     assert len(at.get("plotly_chart")) >= 3  # Pareto scatter, histogram, best model
 
 
+def test_search_page_lists_a_run_whose_target_is_still_being_measured(tmp_path):
+    """The default Start (T = auto): until MobileNetV2 is timed the run has no reward."""
+    from mnas_core.search import SearchConfig
+    from mnas_core.store import RunStore
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    write_run(runs / "done.db", make_trials(10, SOFT), SOFT)
+    RunStore.create(runs / "auto.db", SearchConfig(reward=None).to_dict()).close()  # newest
+    at = _ok(page_app("search", runs).run())
+    assert any("T being measured" in p.proto.text for p in at.get("progress"))
+
+
 def test_search_page_stop_button_signals_the_search(tmp_path):
     import subprocess
     import sys

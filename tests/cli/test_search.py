@@ -29,3 +29,48 @@ def test_bad_reward_settings_are_clean_errors(tmp_path, capsys):
     assert main(["search", "--beta", "0.3", "--out", out]) == 2
     assert "beta = 0.3 > 0" in capsys.readouterr().err
     assert not (tmp_path / "r.db").exists()  # nothing is created for a rejected config
+
+
+def _stopped_run(tmp_path):
+    """A run file as a stopped search leaves it (config and an asked batch), and its bytes."""
+    from mnas_core.search import start_run
+    from tests.test_search import tiny_config
+
+    store = start_run(tiny_config(tmp_path), tmp_path / "shared.db")
+    store.add_pending(1, [{"arch": "x", "tokens": "[0]"}], {"rng": 1})
+    store.close()
+    return store.path
+
+
+def test_resuming_a_planted_run_file_runs_no_code(tmp_path, capsys):
+    import sqlite3
+
+    from tests.test_store import _planted_blobs
+
+    path = _stopped_run(tmp_path)
+    marker = tmp_path / "pwned"
+    db = sqlite3.connect(path)
+    db.execute("UPDATE strategy_state SET state = ?", (_planted_blobs(marker)["torch.save"],))
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    assert main(["search", "--resume", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert not marker.exists()
+    assert "not plain tensors and data" in err and err.count("\n") == 1
+    assert path.read_bytes() == before  # not even marked failed
+
+
+def test_a_second_search_on_one_run_file_is_refused(tmp_path, capsys):
+    import os
+
+    from mnas_core.store import RunStore
+
+    path = _stopped_run(tmp_path)
+    holder = RunStore(path)  # a search writing this file
+    try:
+        assert main(["search", "--resume", str(path), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert f"already being written by pid {os.getpid()}" in err and err.count("\n") == 1
+    finally:
+        holder.close()
