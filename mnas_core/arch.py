@@ -12,21 +12,125 @@ block (``sepconv``: depthwise, BN, act, [SE], pointwise, BN) and ``e>1`` an inve
 
 A whole network is its blocks joined by commas, optionally followed by ``;key=value`` fields for
 the network-wide settings that differ from the defaults (width, resolution, classes...).
-`parse_arch` and `format_arch` are the one parse/format pair; they round-trip exactly.
+`parse_arch` and `format_arch` are the one parse/format pair; they round-trip exactly, as do
+`to_json` and `from_json`. Every constructor validates types and ranges and raises ValueError
+naming the field, so anything accepted can be profiled and built.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 OPS = ("conv", "sepconv", "mbconv")
 SKIPS = ("none", "identity", "pool")
 KERNELS = (3, 5, 7)
 ACTS = ("relu", "relu6")
+# How the 1x1 head conv follows the width multiplier w (builder.expand_layers applies it):
+#   "fixed"  head_chs at every width: the TensorFlow MnasNet reference (mnasnet_model.py builds
+#            the head with filters=1280 whatever the depth multiplier) and torchvision's mnasnet*;
+#   "widen"  round_filters(head_chs * max(1, w)): MobileNetV2 (Sandler et al. 2018, sec. 4,
+#            "trade-off hyper parameters": below 1 the multiplier spares the last conv layer),
+#            as in torchvision's mobilenet_v2.
+# The two differ only above w = 1. The default is the MnasNet reference's.
+HEAD_RULES = ("fixed", "widen")
+
+# Bounds that keep every accepted network finite to profile (width x channels stays a float,
+# the layer arithmetic stays exact); all far beyond any mobile network.
+MAX_CHANNELS = 16_384
+MAX_WIDTH = 16.0
+MAX_RESOLUTION = 4096
+MAX_REPEATS = 64
+MAX_EXP_RATIO = 32
+MAX_CLASSES = 1_000_000
 
 
+# ---------------------------------------------------------------- field validation
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_int(name: str, value, lo: int, hi: int) -> int:
+    """`value` as an int in [lo, hi]; bools and floats (even 3.0) are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {_show(value)}")
+    value = int(value)
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {_show(value)}")
+    return value
+
+
+def check_real(name: str, value, lo: float, hi: float, *, lo_open: bool = False,
+               hi_open: bool = False) -> float:
+    """`value` as a finite float in the interval; bools and strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {_show(value)}")
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond float range
+        raise ValueError(f"{name} must be a finite number, got {_show(value)}") from None
+    low_ok = value > lo if lo_open else value >= lo
+    high_ok = value < hi if hi_open else value <= hi
+    if not (math.isfinite(value) and low_ok and high_ok):
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise ValueError(f"{name} must be a finite number in {interval}, got {_show(value)}")
+    return value
+
+
+def check_int_choice(name: str, value, choices: tuple) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, one of {choices}, got {_show(value)}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {_show(value)}")
+    return int(value)
+
+
+def check_choice(name: str, value, choices: tuple) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {_show(value)}")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {_show(value)}")
+    return value
+
+
+def check_fields(what: str, d, known: set, required: tuple = (), noun: str = "field") -> dict:
+    """A JSON object's keys: refuse a non-object, unknown keys and missing required ones."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{what} must be a JSON object, got {type(d).__name__}")
+    unknown = sorted(str(k) for k in d if k not in known)
+    if unknown:
+        raise ValueError(f"{what}: unknown {noun}(s) {', '.join(map(_show, unknown))}; "
+                         f"known: {', '.join(sorted(known))}")
+    missing = [k for k in required if k not in d]
+    if missing:
+        raise ValueError(f"{what}: missing field(s) {', '.join(missing)}")
+    return d
+
+
+def check_list(name: str, value) -> tuple:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a list, got {type(value).__name__}")
+    return tuple(value)
+
+
+def load_json(text, what: str):
+    """json.loads with every failure (syntax, nesting depth, giant numbers) as ValueError."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{what} JSON is malformed: {str(err).splitlines()[0]}") from None
+
+
+# ---------------------------------------------------------------- specs
 @dataclass(frozen=True)
 class BlockSpec:
     """One block of the network: `repeats` identical layers; the first has `stride` and maps
@@ -45,19 +149,29 @@ class BlockSpec:
     skip: str = "identity"
 
     def __post_init__(self):
-        _check(self.op in OPS, f"op must be one of {OPS}, got {self.op!r}")
-        _check(self.kernel in KERNELS, f"kernel must be one of {KERNELS}, got {self.kernel}")
-        _check(self.stride in (1, 2), f"stride must be 1 or 2, got {self.stride}")
-        _check(isinstance(self.exp_ratio, int) and self.exp_ratio >= 1,
-               f"exp_ratio must be a positive integer, got {self.exp_ratio}")
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        put("op", check_choice("op", self.op, OPS))
+        put("kernel", check_int_choice("kernel", self.kernel, KERNELS))
+        put("stride", check_int_choice("stride", self.stride, (1, 2)))
+        put("exp_ratio", check_int("exp_ratio", self.exp_ratio, 1, MAX_EXP_RATIO))
         if self.op == "mbconv":
             _check(self.exp_ratio > 1, "mbconv needs exp_ratio > 1 (e1 is a sepconv block)")
         else:
             _check(self.exp_ratio == 1, f"{self.op} has no expansion: exp_ratio must be 1")
-        _check(self.in_chs > 0 and self.out_chs > 0, "in_chs and out_chs must be positive")
-        _check(self.repeats >= 0, f"repeats must be >= 0, got {self.repeats}")
-        _check(0.0 <= self.se_ratio < 1.0, f"se_ratio must be in [0, 1), got {self.se_ratio}")
-        _check(self.skip in SKIPS, f"skip must be one of {SKIPS}, got {self.skip!r}")
+        put("in_chs", check_int("in_chs", self.in_chs, 1, MAX_CHANNELS))
+        put("out_chs", check_int("out_chs", self.out_chs, 1, MAX_CHANNELS))
+        put("repeats", check_int("repeats", self.repeats, 0, MAX_REPEATS))
+        put("se_ratio", check_real("se_ratio", self.se_ratio, 0.0, 1.0, hi_open=True))
+        put("skip", check_choice("skip", self.skip, SKIPS))
+
+    @classmethod
+    def from_dict(cls, d, where: str = "block") -> "BlockSpec":
+        fields = [f.name for f in dataclasses.fields(cls)]
+        check_fields(where, d, set(fields), required=tuple(fields[:6]))
+        try:
+            return cls(**d)
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -66,7 +180,8 @@ class Architecture:
 
     `small_input` adapts a 224-style network to 32x32 inputs (CIFAR): the stem and the first
     stride-2 block run at stride 1, so the network downsamples 8x instead of 32x and still ends
-    on a 4x4 map."""
+    on a 4x4 map. `head_rule` says how the head follows the width multiplier (see HEAD_RULES);
+    the default "fixed" is the TensorFlow MnasNet reference's rule."""
 
     blocks: tuple[BlockSpec, ...]
     width: float = 1.0
@@ -78,15 +193,26 @@ class Architecture:
     act: str = "relu"
     dropout: float = 0.2
     small_input: bool = False
+    head_rule: str = "fixed"
 
     def __post_init__(self):
-        object.__setattr__(self, "blocks", tuple(self.blocks))
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        if isinstance(self.blocks, (str, bytes, dict)) or not hasattr(self.blocks, "__iter__"):
+            raise ValueError(f"blocks must be a sequence of BlockSpec, got {_show(self.blocks)}")
+        put("blocks", tuple(self.blocks))
         _check(len(self.blocks) > 0, "an architecture needs at least one block")
-        _check(self.width > 0, f"width multiplier must be > 0, got {self.width}")
-        _check(self.resolution >= 8, f"resolution must be >= 8, got {self.resolution}")
-        _check(self.in_chans > 0 and self.num_classes > 0, "in_chans and num_classes must be > 0")
-        _check(self.act in ACTS, f"act must be one of {ACTS}, got {self.act!r}")
-        _check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        for i, b in enumerate(self.blocks, 1):
+            _check(isinstance(b, BlockSpec), f"block {i} must be a BlockSpec, got {_show(b)}")
+        put("width", check_real("width multiplier", self.width, 0.0, MAX_WIDTH, lo_open=True))
+        put("resolution", check_int("resolution", self.resolution, 8, MAX_RESOLUTION))
+        put("in_chans", check_int("in_chans", self.in_chans, 1, MAX_CHANNELS))
+        put("num_classes", check_int("num_classes", self.num_classes, 1, MAX_CLASSES))
+        put("stem_chs", check_int("stem_chs", self.stem_chs, 1, MAX_CHANNELS))
+        put("head_chs", check_int("head_chs", self.head_chs, 1, MAX_CHANNELS))
+        put("act", check_choice("act", self.act, ACTS))
+        put("dropout", check_real("dropout", self.dropout, 0.0, 1.0, hi_open=True))
+        put("small_input", check_bool("small_input", self.small_input))
+        put("head_rule", check_choice("head_rule", self.head_rule, HEAD_RULES))
         chs = self.stem_chs
         for i, b in enumerate(self.blocks):
             _check(b.in_chs == chs, f"block {i + 1} ({format_block(b)}) has i{b.in_chs} "
@@ -99,14 +225,24 @@ class Architecture:
     def to_string(self) -> str:
         return format_arch(self)
 
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d) -> "Architecture":
+        """The inverse of `to_dict`; ValueError naming the field for anything else."""
+        check_fields("architecture", d, {f.name for f in dataclasses.fields(cls)},
+                     required=("blocks",))
+        blocks = check_list("architecture field 'blocks'", d["blocks"])
+        specs = tuple(BlockSpec.from_dict(b, f"block {i}") for i, b in enumerate(blocks, 1))
+        return cls(**{**d, "blocks": specs})
 
     @classmethod
     def from_json(cls, text: str) -> "Architecture":
-        d = json.loads(text)
-        d["blocks"] = tuple(BlockSpec(**b) for b in d["blocks"])
-        return cls(**d)
+        return cls.from_dict(load_json(text, "architecture"))
 
 
 def _check(ok: bool, message: str) -> None:
@@ -115,7 +251,8 @@ def _check(ok: bool, message: str) -> None:
 
 
 # ---------------------------------------------------------------- block strings
-_TOKEN = re.compile(r"^(r|k|s|e|i|o|se)(\d+(?:\.\d+)?)$")
+# ASCII digits only: re's \d would also take e.g. Arabic-Indic digits, which int() accepts.
+_TOKEN = re.compile(r"^(r|k|s|e|i|o|se)(\d+(?:\.\d+)?)$", re.ASCII)
 
 
 def parse_block(text: str) -> BlockSpec:
@@ -146,6 +283,8 @@ def parse_block(text: str) -> BlockSpec:
     def integer(key: str) -> int:
         if not fields[key].isdigit():
             raise ValueError(f"block {text!r}: token '{key}{fields[key]}' needs an integer")
+        if len(fields[key]) > 9:  # beyond every bound below; keeps int() and messages short
+            raise ValueError(f"block {text!r}: token '{key}{fields[key][:12]}...' is too large")
         return int(fields[key])
 
     s = fields["s"]
@@ -162,11 +301,17 @@ def parse_block(text: str) -> BlockSpec:
         raise ValueError(f"block {text!r}: {err}") from None
 
 
+def _decimal(x: float) -> str:
+    """Positional digits of repr(x), the shortest text that reads back as exactly x (the block
+    token grammar has no exponent: 1e-05 is written 0.00001)."""
+    return format(Decimal(repr(x)), "f")
+
+
 def format_block(b: BlockSpec) -> str:
     parts = [f"r{b.repeats}", f"k{b.kernel}", f"s{b.stride}{b.stride}", f"e{b.exp_ratio}",
              f"i{b.in_chs}", f"o{b.out_chs}"]
     if b.se_ratio:
-        parts.append(f"se{b.se_ratio:g}")
+        parts.append(f"se{_decimal(b.se_ratio)}")
     if b.skip != "identity":
         parts.append("noskip" if b.skip == "none" else "pool")
     if b.op == "conv":
@@ -189,7 +334,8 @@ def format_blocks(blocks) -> str:
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Architecture) if f.name != "blocks"}
 _CASTS = {"width": float, "resolution": int, "in_chans": int, "num_classes": int,
           "stem_chs": int, "head_chs": int, "act": str, "dropout": float,
-          "small_input": lambda v: {"1": True, "0": False, "true": True, "false": False}[v.lower()]}
+          "small_input": lambda v: {"1": True, "0": False, "true": True, "false": False}[v.lower()],
+          "head_rule": str}
 
 
 def parse_arch(text: str, **overrides) -> Architecture:

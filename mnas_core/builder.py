@@ -16,11 +16,24 @@ from .blocks import ConvBnAct, MBConv, RegularConv, SepConv
 
 
 def round_filters(chs: float, divisor: int = 8) -> int:
-    """Round to a multiple of `divisor`, never going down by more than 10% (TF reference)."""
+    """Round to a multiple of `divisor`, never going down by more than 10% (TF reference's
+    round_filters; the same function as torchvision's mnasnet `_round_to_multiple_of` with its
+    0.9 bias and mobilenet_v2 `_make_divisible`, so one rule serves both peers)."""
     new = max(divisor, int(chs + divisor / 2) // divisor * divisor)
     if new < 0.9 * chs:
         new += divisor
     return int(new)
+
+
+def head_filters(arch: Architecture) -> int:
+    """The head conv's width under `arch.head_rule` (arch.HEAD_RULES): "fixed" keeps head_chs at
+    every width (the TensorFlow MnasNet reference, torchvision's mnasnet*); "widen" scales it
+    above width 1.0 only (MobileNetV2, Sandler et al. 2018 sec. 4; torchvision's
+    mobilenet_v2). Below 1.0 the rules agree: the head keeps its width."""
+    w = arch.width
+    if arch.head_rule == "widen" and w > 1.0:
+        return round_filters(arch.head_chs * w)
+    return arch.head_chs
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,7 @@ def expand_layers(arch: Architecture) -> list[Layer]:
     if arch.resolution < total_stride:
         raise ValueError(f"resolution {arch.resolution} is too small for this network: its "
                          f"strides reduce the input {total_stride}x; use at least {total_stride}")
-    head = arch.head_chs if w <= 1.0 else round_filters(arch.head_chs * w)
+    head = head_filters(arch)
     layers.append(Layer("head", chs, head, res, 1, 1, act=act))
     layers.append(Layer("classifier", head, arch.num_classes, 1))
     return layers

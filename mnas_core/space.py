@@ -17,11 +17,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .arch import KERNELS, SKIPS, Architecture, BlockSpec
+from .arch import (KERNELS, MAX_CHANNELS, MAX_CLASSES, MAX_EXP_RATIO, MAX_REPEATS,
+                   MAX_RESOLUTION, MAX_WIDTH, SKIPS, Architecture, BlockSpec, check_bool,
+                   check_fields, check_int, check_int_choice, check_list, check_real, load_json)
 from .builder import round_filters
 
 DECISIONS = ("op", "kernel", "se_ratio", "skip", "filter_mult", "layer_delta")
@@ -31,17 +34,43 @@ MOBILENET_V2_SKELETON = ((16, 1, 1), (24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3,
 
 
 def parse_op(token: str) -> tuple[str, int]:
-    """'conv' | 'sepconv' | 'mbconvN' (N >= 2) -> (op, exp_ratio)."""
+    """'conv' | 'sepconv' | 'mbconvN' (2 <= N <= MAX_EXP_RATIO) -> (op, exp_ratio)."""
     if token in ("conv", "sepconv"):
         return token, 1
-    if token.startswith("mbconv") and token[6:].isdigit() and int(token[6:]) >= 2:
-        return "mbconv", int(token[6:])
-    raise ValueError(f"unknown op {token!r}: use conv, sepconv or mbconvN with N >= 2 "
-                     "(e.g. mbconv3, mbconv6)")
+    n = token[6:] if isinstance(token, str) and token.startswith("mbconv") else ""
+    # ASCII only (str.isdigit takes other scripts' digits); the length check keeps int() cheap.
+    if n.isascii() and n.isdigit() and len(n) <= 3 and n[0] != "0" \
+            and 2 <= int(n) <= MAX_EXP_RATIO:
+        return "mbconv", int(n)
+    raise ValueError(f"unknown op {token!r}: use conv, sepconv or mbconvN with "
+                     f"2 <= N <= {MAX_EXP_RATIO} (e.g. mbconv3, mbconv6)")
 
 
 def op_token(op: str, exp_ratio: int) -> str:
     return f"mbconv{exp_ratio}" if op == "mbconv" else op
+
+
+_OPTION_TYPES = {"ops": str, "kernels": int, "se_ratios": float, "skips": str,
+                 "filter_mults": float, "layer_deltas": int}
+
+
+def _element(name: str, value, kind: type):
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{name}: {value!r:.40} is not a string")
+        return value
+    if kind is int:
+        return check_int(name, value, -10**9, 10**9)  # the real range is checked by validate
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not _finite(value):
+        raise ValueError(f"{name}: {value!r:.40} is not a finite number")
+    return float(value)  # the range is checked by validate
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float range
+        return False
 
 
 @dataclass(frozen=True)
@@ -56,8 +85,11 @@ class BlockOptions:
     layer_deltas: tuple[int, ...] = (-1, 0, 1)
 
     def __post_init__(self):
-        for name in ("ops", "kernels", "se_ratios", "skips", "filter_mults", "layer_deltas"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+        # Types here (lists of str/int/number, no bools, no 3.0 for an int); ranges in
+        # SearchSpace.validate, which knows the block's number and skeleton.
+        for name, kind in _OPTION_TYPES.items():
+            values = check_list(name, getattr(self, name))
+            object.__setattr__(self, name, tuple(_element(name, v, kind) for v in values))
 
     def vocab(self, decision: str) -> tuple:
         return getattr(self, {"op": "ops", "kernel": "kernels", "se_ratio": "se_ratios",
@@ -80,8 +112,28 @@ class SearchSpace:
     width: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "blocks", tuple(self.blocks))
-        object.__setattr__(self, "skeleton", tuple(tuple(s) for s in self.skeleton))
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        put("blocks", check_list("blocks", self.blocks))
+        for i, b in enumerate(self.blocks, 1):
+            if not isinstance(b, BlockOptions):
+                raise ValueError(f"block {i} must be a BlockOptions, got {b!r:.40}")
+        skeleton = []
+        for i, entry in enumerate(check_list("skeleton", self.skeleton), 1):
+            where = f"skeleton block {i}"
+            entry = check_list(where, entry)
+            if len(entry) != 3:
+                raise ValueError(f"{where} must be [out_chs, layers, stride], got {entry!r:.40}")
+            skeleton.append((check_int(f"{where} out_chs", entry[0], 1, MAX_CHANNELS),
+                             check_int(f"{where} layers", entry[1], 0, MAX_REPEATS),
+                             check_int_choice(f"{where} stride", entry[2], (1, 2))))
+        put("skeleton", tuple(skeleton))
+        # The network-wide settings of every sample, checked as Architecture checks them.
+        put("stem_chs", check_int("stem_chs", self.stem_chs, 1, MAX_CHANNELS))
+        put("resolution", check_int("resolution", self.resolution, 8, MAX_RESOLUTION))
+        put("num_classes", check_int("num_classes", self.num_classes, 1, MAX_CLASSES))
+        put("in_chans", check_int("in_chans", self.in_chans, 1, MAX_CHANNELS))
+        put("small_input", check_bool("small_input", self.small_input))
+        put("width", check_real("width multiplier", self.width, 0.0, MAX_WIDTH, lo_open=True))
         self.validate()
 
     # ------------------------------------------------------------ validation
@@ -115,10 +167,15 @@ class SearchSpace:
             bad = [m for m in opts.filter_mults if not m > 0]
             if bad:
                 raise ValueError(f"{where}: filter multiplier {bad[0]} must be > 0")
-            bad = [d for d in opts.layer_deltas if int(d) != d]
+            bad = [m for m in opts.filter_mults if m > MAX_WIDTH
+                   or round_filters(out * m) > MAX_CHANNELS]
             if bad:
-                raise ValueError(f"{where}: layer delta {bad[0]} must be a whole number")
+                raise ValueError(f"{where}: filter multiplier {bad[0]} is too large (at most "
+                                 f"{MAX_WIDTH:g} and {MAX_CHANNELS} filters)")
             counts = [layers + d for d in opts.layer_deltas]
+            if max(counts) > MAX_REPEATS:
+                raise ValueError(f"{where}: layer delta {max(opts.layer_deltas)} gives more "
+                                 f"than {MAX_REPEATS} layers")
             if min(counts) < 0:
                 raise ValueError(f"{where}: layer delta {min(opts.layer_deltas)} on its "
                                  f"{layers} layer(s) gives a negative layer count")
@@ -127,6 +184,16 @@ class SearchSpace:
             if stride == 2 and min(counts) == 0:
                 raise ValueError(f"{where}: layer delta {min(opts.layer_deltas)} would remove "
                                  "this stride-2 block and the downsampling it does")
+        # Every sample downsamples alike (stride-2 blocks cannot be removed), so the resolution
+        # can be checked once here rather than fail in the builder after a run has started.
+        total = 1 if self.small_input else 2
+        strides = [s for _, _, s in self.skeleton]
+        if self.small_input and 2 in strides:
+            strides.remove(2)  # the first stride-2 block runs at stride 1 (builder.py)
+        total *= math.prod(strides)
+        if self.resolution < total:
+            raise ValueError(f"resolution {self.resolution} is too small for this skeleton: "
+                             f"it downsamples {total}x; use at least {total}")
 
     # ------------------------------------------------------------ size
     def decisions(self) -> list[tuple[int, str, tuple]]:
@@ -215,27 +282,22 @@ class SearchSpace:
         return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SearchSpace":
-        d = dict(d)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown search space field(s): {', '.join(sorted(unknown))}")
+    def from_dict(cls, d) -> "SearchSpace":
+        """The inverse of `to_dict`; ValueError naming the field for anything else. Absent
+        fields take the paper's defaults."""
+        d = dict(check_fields("search space", d, {f.name for f in dataclasses.fields(cls)}))
         if "blocks" in d:
             opt_fields = {f.name for f in dataclasses.fields(BlockOptions)}
             blocks = []
-            for i, b in enumerate(d["blocks"], 1):
-                extra = set(b) - opt_fields
-                if extra:
-                    raise ValueError(f"block {i}: unknown option(s) {', '.join(sorted(extra))}")
-                blocks.append(BlockOptions(**b))
+            for i, b in enumerate(check_list("search space field 'blocks'", d["blocks"]), 1):
+                check_fields(f"block {i}", b, opt_fields, noun="option")
+                try:
+                    blocks.append(BlockOptions(**b))
+                except ValueError as err:
+                    raise ValueError(f"block {i}: {err}") from None
             d["blocks"] = tuple(blocks)
         return cls(**d)
 
     @classmethod
     def from_json(cls, text: str) -> "SearchSpace":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"search space JSON is malformed: {err}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(text, "search space"))

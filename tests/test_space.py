@@ -1,10 +1,14 @@
+import copy
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mnas_core.arch import format_arch
+from mnas_core.arch import format_arch, parse_arch
 from mnas_core.space import BlockOptions, SearchSpace, parse_op
 
 
@@ -97,5 +101,120 @@ def test_json_round_trip_and_errors():
 def test_parse_op():
     assert parse_op("mbconv6") == ("mbconv", 6)
     assert parse_op("sepconv") == ("sepconv", 1)
-    with pytest.raises(ValueError):
-        parse_op("dconv")
+    for bad in ("dconv", "mbconv1", "mbconv06", "mbconv\u0663", "mbconv" + "9" * 5000, None):
+        with pytest.raises(ValueError, match="unknown op"):
+            parse_op(bad)
+
+
+DEFAULT = json.loads(SearchSpace().to_json())
+
+
+def with_change(path, value):
+    d = copy.deepcopy(DEFAULT)
+    *parents, last = path
+    target = d
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    return d
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("blocks",), 5, "'blocks' must be a list"),
+    (("blocks", 0), "conv", "block 1 must be a JSON object"),
+    (("blocks", 1, "ops"), "conv", "block 2: ops must be a list"),
+    (("blocks", 0, "kernels"), [3.0, 5], "block 1: kernels must be an integer"),
+    (("blocks", 0, "kernels"), [True], "block 1: kernels must be an integer"),
+    (("blocks", 0, "layer_deltas"), ["0"], "block 1: layer_deltas must be an integer"),
+    (("blocks", 0, "se_ratios"), [0, float("nan")], "block 1: se_ratios.*not a finite"),
+    (("blocks", 0, "filter_mults"), [1e308], "block 1: filter multiplier 1e\\+308 is too large"),
+    (("blocks", 0, "layer_deltas"), [0, 100], "block 1: layer delta 100 gives more than"),
+    (("blocks", 0, "ops"), ["mbconv99"], "block 1: unknown op 'mbconv99'"),
+    (("stem_chs",), "32", "stem_chs must be an integer"),
+    (("small_input",), "no", "small_input must be true or false"),
+    (("width",), float("inf"), "width multiplier must be a finite number"),
+    (("resolution",), 16, "resolution 16 is too small for this skeleton"),
+    (("skeleton",), 5, "skeleton must be a list"),
+    (("skeleton", 0), [16, 1], "skeleton block 1 must be \\[out_chs, layers, stride\\]"),
+    (("skeleton", 2, 2), 3, "skeleton block 3 stride must be one of"),
+    (("skeleton", 2, 0), 0, "skeleton block 3 out_chs must be in"),
+])
+def test_space_json_is_validated(path, value, message):
+    with pytest.raises(ValueError, match=message):
+        SearchSpace.from_json(json.dumps(with_change(path, value)))
+
+
+@pytest.mark.parametrize("text", ["", "[]", "null", "5", "[" * 100_000])
+def test_space_json_that_is_not_an_object(text):
+    with pytest.raises(ValueError, match="search space"):
+        SearchSpace.from_json(text)
+
+
+# ---------------------------------------------------------------- fuzzing the JSON boundary
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids,
+                                                               max_size=4),
+    max_leaves=12)
+# Values next to the valid ones: right-looking wrong types and the edges of the ranges.
+TRICKY = st.sampled_from([0, 1, 2, 3, 5, -1, -2, 2 ** 63, 10 ** 400, 3.0, 0.25, 1.25, -0.0,
+                          1e308, float("inf"), float("nan"), True, False, None, "", "32", "no",
+                          "mbconv6", "pool", [], {}, [3], [0.25], [16, 1, 1]])
+
+
+def json_paths(doc, prefix=()):
+    yield prefix
+    children = doc.items() if isinstance(doc, dict) else \
+        enumerate(doc) if isinstance(doc, list) else ()
+    for key, child in children:
+        yield from json_paths(child, prefix + (key,))
+
+
+@st.composite
+def mutations(draw, valid: st.SearchStrategy, keys: list[str]):
+    """A valid document with up to three edits: a value replaced, a key or item removed, a
+    key or item added."""
+    doc = copy.deepcopy(draw(valid))
+    for _ in range(draw(st.integers(0, 3))):
+        path = draw(st.sampled_from(list(json_paths(doc))))
+        value = draw(TRICKY | JSON)
+        if not path:
+            doc = value
+            continue
+        *parents, last = path
+        parent = doc
+        for key in parents:
+            parent = parent[key]
+        action = draw(st.sampled_from(["replace", "remove", "add"]))
+        if action == "replace":
+            parent[last] = value
+        elif action == "remove":
+            del parent[last]
+        elif isinstance(parent[last], dict):
+            parent[last][draw(st.sampled_from(keys) | st.text(max_size=6))] = value
+        elif isinstance(parent[last], list):
+            parent[last].append(value)
+    return doc
+
+
+SAMPLE_SPACES = sorted((Path(__file__).parents[1] / "sample_runs" / "spaces").glob("*.json"))
+VALID_SPACES = [DEFAULT, json.loads(SearchSpace(resolution=32, num_classes=10,
+                                                small_input=True).to_json())] + \
+    [json.loads(p.read_text()) for p in SAMPLE_SPACES]
+SPACE_KEYS = list(DEFAULT) + list(DEFAULT["blocks"][0])
+SPACE_TEXTS = st.one_of(JSON.map(json.dumps), st.text(max_size=20),
+                        *[mutations(st.sampled_from(VALID_SPACES), SPACE_KEYS).map(json.dumps)] * 2)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(SPACE_TEXTS)
+def test_any_json_gives_a_space_or_a_value_error(text):
+    try:
+        space = SearchSpace.from_json(text)
+    except ValueError:
+        return
+    assert SearchSpace.from_json(space.to_json()) == space
+    # What is accepted can be sampled, and its samples are valid networks that round-trip.
+    arch = space.sample(np.random.default_rng(0))
+    assert parse_arch(arch.to_string()) == arch
+    assert space.decode(space.encode(arch)) == arch

@@ -1,7 +1,11 @@
 import pytest
+import torch
+import torchvision.models
+from torch import nn
 
 from mnas_core import zoo
-from mnas_core.builder import build_model
+from mnas_core.arch import HEAD_RULES, parse_arch
+from mnas_core.builder import build_model, expand_layers
 from mnas_core.profile import totals
 
 
@@ -16,6 +20,7 @@ def n_params(model):
     ("mobilenet_v2", 3_504_872),
     ("mnasnet_b1_x0.5", 2_218_512),   # torchvision mnasnet0_5
     ("mnasnet_b1_x0.75", 3_170_208),  # torchvision mnasnet0_75
+    ("mnasnet_b1_x1.3", 6_282_256),   # torchvision mnasnet1_3: the head stays at 1280
 ])
 def test_published_parameter_counts(name, params):
     arch = zoo.get(name)
@@ -39,8 +44,98 @@ def test_width_variants_match_the_papers_small_models():
 
 
 def test_zoo_names_and_errors():
-    assert len(zoo.names()) == 15
+    assert len(zoo.names()) == 18
+    assert "mnasnet_b1_x1.3" in zoo.names()
     with pytest.raises(ValueError, match="unknown zoo model 'resnet50'"):
         zoo.get("resnet50")
     with pytest.raises(ValueError, match="bad width suffix"):
         zoo.get("mnasnet_a1_xbig")
+
+
+# ---------------------------------------------------------------- torchvision peers
+def torchvision_model(tv_name: str) -> nn.Module:
+    torch.manual_seed(0)  # torchvision initialises from the global RNG
+    return getattr(torchvision.models, tv_name)(weights=None, num_classes=1000)
+
+
+@pytest.mark.parametrize("tv_name, name", zoo.TORCHVISION.items())
+def test_torchvision_parameter_counts_match(tv_name, name):
+    arch = zoo.get(name)
+    expected = n_params(torchvision_model(tv_name))
+    assert totals(arch).params == expected
+    assert n_params(build_model(arch)) == expected
+
+
+def test_head_rules():
+    # Both rules agree at width <= 1.0; above it only "widen" scales the head.
+    assert HEAD_RULES == ("fixed", "widen")
+    for w in (0.35, 1.0):
+        fixed, widen = (expand_layers(zoo.get("mnasnet_b1", width=w, head_rule=r))[-2]
+                        for r in HEAD_RULES)
+        assert fixed == widen and fixed.out_chs == 1280
+    head = lambda name, **kw: expand_layers(zoo.get(name, **kw))[-2].out_chs  # noqa: E731
+    assert head("mnasnet_b1_x1.3") == 1280                      # TF reference, torchvision
+    assert head("mnasnet_b1_x1.3", head_rule="widen") == 1664   # round_filters(1280 x 1.3)
+    assert head("mobilenet_v2_x1.4") == 1792                    # MobileNetV2's own rule
+    # The old single rule widened MnasNet too: +544,512 params on torchvision's mnasnet1_3.
+    widened = totals(zoo.get("mnasnet_b1_x1.3", head_rule="widen")).params
+    assert widened - totals(zoo.get("mnasnet_b1_x1.3")).params == 544_512
+    # The TF MnasNet README lists A1 x1.4 at 6.1M parameters: only the fixed head gives that.
+    assert totals(zoo.get("mnasnet_a1_x1.4")).params == pytest.approx(6.1e6, rel=0.005)
+    assert totals(zoo.get("mnasnet_a1_x1.4", head_rule="widen")).params > 6.8e6
+    # The rule is data: a field of the architecture, default the reference's, round-tripped.
+    arch = parse_arch(zoo.MNASNET_B1 + ";width=1.3")
+    assert arch.head_rule == "fixed" and ";head_rule" not in arch.to_string()
+    mb = zoo.get("mobilenet_v2_x1.4")
+    assert mb.to_string().endswith(";head_rule=widen") and parse_arch(mb.to_string()) == mb
+    with pytest.raises(ValueError, match="head_rule must be one of"):
+        zoo.get("mnasnet_b1", head_rule="torchvision")
+
+
+def copy_weights(src: nn.Module, dst: nn.Module) -> None:
+    """Copy `src`'s parameters and buffers into `dst` in registration order, failing on any
+    difference of count, shape or layer hyper-parameters. BatchNorm's eps is not a tensor: ours
+    is the TF reference's 1e-3, torchvision's PyTorch's 1e-5, so the running variance is shifted
+    by the difference, which makes eval-mode BN compute the same (x - mean) / sqrt(var + eps)."""
+    for kind in ("named_parameters", "named_buffers"):
+        a, b = list(getattr(src, kind)()), list(getattr(dst, kind)())
+        assert len(a) == len(b), f"{kind}: torchvision has {len(a)}, ours {len(b)}"
+        for (na, ta), (nb, tb) in zip(a, b):
+            assert ta.shape == tb.shape, f"torchvision {na} {tuple(ta.shape)} vs ours {nb} " \
+                                         f"{tuple(tb.shape)}"
+            with torch.no_grad():
+                tb.copy_(ta)
+    layer_types = (nn.Conv2d, nn.BatchNorm2d, nn.Linear)
+    a = [m for m in src.modules() if isinstance(m, layer_types)]
+    b = [m for m in dst.modules() if isinstance(m, layer_types)]
+    assert [type(m) for m in a] == [type(m) for m in b]
+    for i, (ma, mb) in enumerate(zip(a, b)):
+        if isinstance(ma, nn.Conv2d):
+            hyper = ("kernel_size", "stride", "padding", "dilation", "groups", "padding_mode")
+            assert [getattr(ma, h) for h in hyper] == [getattr(mb, h) for h in hyper], f"conv {i}"
+            assert (ma.bias is None) == (mb.bias is None), f"conv {i} bias"
+        elif isinstance(ma, nn.BatchNorm2d):
+            with torch.no_grad():
+                mb.running_var.copy_(ma.running_var + ma.eps - mb.eps)
+
+
+@pytest.mark.parametrize("tv_name, name", zoo.TORCHVISION.items())
+def test_torchvision_weights_give_the_same_outputs(tv_name, name):
+    """Structural identity: torchvision's randomly initialised weights, copied tensor by tensor,
+    give our network torchvision's outputs (eval mode)."""
+    tv = torchvision_model(tv_name).eval()
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # non-trivial BN statistics, so a swapped weight/bias would show
+        for m in tv.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5, generator=g)
+                m.bias.normal_(0.0, 0.1, generator=g)
+                m.running_mean.normal_(0.0, 0.1, generator=g)
+                m.running_var.uniform_(0.5, 1.5, generator=g)
+    ours = build_model(zoo.get(name), seed=2).eval()
+    copy_weights(tv, ours)
+    x = torch.randn(2, 3, 224, 224, generator=g)
+    with torch.inference_mode():
+        expected, got = tv(x), ours(x)
+    assert expected.abs().max() > 0.1  # the comparison is not between two near-zero outputs
+    assert (got - expected).abs().max().item() <= 1e-5

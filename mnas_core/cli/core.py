@@ -10,17 +10,39 @@ from ..profile import profile
 from ..space import DECISIONS, SearchSpace
 
 
+def _read(path: str, what: str) -> str:
+    """A user's file as text; unreadable or undecodable files become a one-line ValueError."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"cannot read {what} {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} {path} is not UTF-8 text: {err.reason}") from None
+
+
 def resolve_arch(text: str, **overrides) -> Architecture:
     """A zoo name, a block string (optionally with ;key=value fields) or a JSON file."""
     if text in zoo.names() or text.partition("_x")[0] in zoo.BASES:
         return zoo.get(text, **overrides)
     if text.endswith(".json") and Path(text).is_file():
-        return Architecture.from_json(Path(text).read_text()).replace(**overrides)
+        content = _read(text, "architecture file")
+        try:
+            return Architecture.from_json(content).replace(**overrides)
+        except ValueError as err:
+            raise ValueError(f"{text}: {err}") from None
     return parse_arch(text, **overrides)
 
 
 def load_space(path: str | None) -> SearchSpace:
-    return SearchSpace.from_json(Path(path).read_text()) if path else SearchSpace()
+    """The search space in the JSON file `path` (the paper's when None), validated before
+    anything else happens, so a bad file never leaves a half-created run behind."""
+    if not path:
+        return SearchSpace()
+    content = _read(path, "--space file")
+    try:
+        return SearchSpace.from_json(content)
+    except ValueError as err:
+        raise ValueError(f"--space {path}: {err}") from None
 
 
 def arch_overrides(args: argparse.Namespace) -> dict:
