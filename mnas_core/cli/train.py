@@ -60,16 +60,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..builder import build_model
-    from ..data import load_dataset
+    from ..data import load_with_bar
     from ..train import TrainingDiverged, check_fits, train
 
     cfg = train_config(args)
-    with tqdm(desc="loading data", unit="img", leave=False, disable=args.quiet) as bar:
-        def on_decode(done, total):
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-        data = load_dataset(data_config(args), progress=on_decode)
+    data = load_with_bar(data_config(args), show=not args.quiet)  # "decoding" bar, first load
     overrides = data.arch_overrides()
     if args.width is not None:
         overrides["width"] = args.width

@@ -6,8 +6,10 @@ training set, a validation set held out from the training data (the search's ACC
 where the source has one, a test set kept apart for a final report and never used to select.
 
 Sources (DataConfig.name): ``digits`` (built-in, offline), ``cifar10``, ``cifar100``,
-``folder:PATH`` (class-per-folder tree). Images are (N, C, H, W) uint8; the trainer normalizes
-with the training set's per-channel mean/std and augments per batch (see augment.py).
+``folder:PATH`` (a folder of class folders, or ImageNet-style ``train/`` plus ``val/`` or
+``test/``; PATH may be a .tar/.tar.gz/.tgz of either, read in place: see folder.py). Images are
+(N, C, H, W) uint8; the trainer normalizes with the training set's per-channel mean/std and
+augments per batch (see augment.py).
 """
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ import torch
 
 from .augment import POLICIES, augment
 from .common import DatasetError, default_cache_dir, seeded_subset, stratified_split
+from .decode import DECODERS
+from .progress import DecodeBar
 
-__all__ = ["DataConfig", "Dataset", "DatasetError", "load_dataset", "augment"]
+__all__ = ["DataConfig", "Dataset", "DatasetError", "DecodeBar", "load_dataset",
+           "load_with_bar", "augment"]
 # Augmentation per source when DataConfig.augment == "auto": flips are wrong for digits.
 AUTO_AUGMENT = {"digits": "crop", "cifar10": "crop_flip", "cifar100": "crop_flip",
                 "folder": "crop_flip"}
@@ -50,8 +55,9 @@ class DataConfig:
     md5: str | None = None           # CIFAR: expected archive md5 (default: the official one)
     download: bool = True
     max_classes: int | None = None   # folder: first N classes (sorted names)
-    max_per_class: int | None = None # folder: first N images of each class (sorted names)
+    max_per_class: int | None = None # folder: first N images of each class and split (sorted)
     augment: str = "auto"            # auto | none | crop | crop_flip
+    decoder: str = "auto"            # folder: auto | pillow | torchvision (see decode.py)
 
     def __post_init__(self):
         if self.source not in AUTO_AUGMENT or (self.source == "folder" and not self.folder):
@@ -67,6 +73,8 @@ class DataConfig:
                 raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
         if self.augment != "auto" and self.augment not in POLICIES:
             raise ValueError(f"augment must be auto or one of {POLICIES}, got {self.augment!r}")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
 
     @property
     def source(self) -> str:
@@ -95,6 +103,7 @@ class Dataset:
     test_x: torch.Tensor | None = None  # the source's test split, never used for selection
     test_y: torch.Tensor | None = None
     skipped: list[str] = field(default_factory=list)  # unreadable files (folder datasets)
+    decoder: str | None = None          # folder datasets: the decoder that built the cache
 
     @property
     def in_chans(self) -> int:
@@ -151,7 +160,8 @@ def _hold_out(cfg: DataConfig, x: torch.Tensor, y: torch.Tensor):
 
 def load_dataset(cfg: DataConfig | None = None, progress=None) -> Dataset:
     """Load the dataset `cfg` describes. `progress(done, total)` is called while a folder is
-    first decoded. Raises DatasetError (a ValueError) naming any missing or damaged file."""
+    first decoded (DecodeBar draws it). Raises DatasetError (a ValueError) naming any missing
+    or damaged file."""
     cfg = cfg or DataConfig()
     policy = AUTO_AUGMENT[cfg.source] if cfg.augment == "auto" else cfg.augment
     if cfg.source == "digits":
@@ -170,7 +180,15 @@ def load_dataset(cfg: DataConfig | None = None, progress=None) -> Dataset:
                        augment=policy, test_x=d["test_x"], test_y=d["test_y"])
     from .folder import load_folder
     d = load_folder(cfg.folder, cfg.resolution, cfg.cache_path(), cfg.max_classes,
-                    cfg.max_per_class, progress)
+                    cfg.max_per_class, progress, cfg.decoder)
     parts = _hold_out(cfg, d["x"], d["y"])
     return Dataset(cfg.name, *parts, num_classes=len(d["classes"]), classes=d["classes"],
-                   augment=policy, skipped=list(d["skipped"]))
+                   augment=policy, test_x=d["test_x"], test_y=d["test_y"],
+                   skipped=list(d["skipped"]), decoder=d["decoder"])
+
+
+def load_with_bar(cfg: DataConfig | None = None, show: bool = True) -> Dataset:
+    """load_dataset with a terminal bar labelled "decoding" while a folder is first decoded
+    (the CLI's); a cached load or a built-in source prints nothing."""
+    with DecodeBar(disable=not show) as bar:
+        return load_dataset(cfg, progress=bar)

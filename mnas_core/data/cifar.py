@@ -2,9 +2,23 @@
 
 Sources, in order: an extracted folder or an archive file given as `path`; else the archive in
 the cache folder; else a download from `url` (default: the official one). A download goes to a
-temporary file, is checked against the md5, and only then renamed into the cache, so a failed or
-partial download never poisons it. The archive is read member by member without extracting it.
-Decoded tensors are cached per resolution, so the second load is a single torch.load.
+temporary file, is checked against its length and md5, and only then renamed into the cache,
+so a failed or partial download never poisons it. Decoded tensors are cached per resolution
+under the archive's md5; when the md5 is known beforehand (the official one, or
+DataConfig.md5) a cached load is one torch.load and reads no archive at all.
+
+Safety: the batches are pickles, and unpickling runs whatever code a pickle names. A URL
+override, a mirror or a downloaded folder is not necessarily trusted, so the batches are read
+with a restricted unpickler (`_ArrayUnpickler`) that resolves only the numpy array
+reconstruction functions the official files use; anything else is refused as corrupt before
+it is called. The archive is read member by member in memory, never extracted.
+
+Why not torchvision.datasets.CIFAR10 (0.29.1), which the project installs: its loader calls
+plain `pickle.load` on the batches, which cannot be made safe; `download_url` opens the URL
+with no timeout (a silent server hangs it for ever), writes in place, retries an https URL
+over plain http, and keeps a truncated file when no md5 is given; `extract_archive` calls
+`extractall` with no filter on Python 3.11. The constants below are torchvision's (url, md5,
+member names; tests/data/test_cifar.py checks them against it), so both name the same files.
 """
 from __future__ import annotations
 
@@ -58,8 +72,10 @@ class _ArrayUnpickler(pickle.Unpickler):
     through (what the official files contain)."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"),
-               ("numpy._core.multiarray", "_reconstruct"), ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
-               ("numpy._core.numeric", "_frombuffer"), ("_codecs", "encode")}
+               ("numpy._core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
+               ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
+               ("numpy._core.numeric", "_frombuffer"),
+               ("_codecs", "encode")}  # how a protocol-2 pickle spells bytes
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
@@ -179,31 +195,40 @@ def _folder_key(source: Path) -> str:
     return hashlib.md5(repr((str(source.resolve()), stats)).encode()).hexdigest()
 
 
+def _cache_file(cache_dir: Path, name: str, key: str, resolution: int) -> Path:
+    return cache_dir / f"{name}-{key[:16]}-r{resolution}.pt"
+
+
 def load_cifar(name: str, resolution: int, cache_dir: Path, path: str | None = None,
                url: str | None = None, md5: str | None = None, download_ok: bool = True) -> dict:
     """Tensors of CIFAR `name` at `resolution`, from `path`, the cache or a download."""
     spec = SPECS[name]
     md5 = md5 or (None if url else spec.md5)  # a custom URL serves another file: no default md5
-    if path is not None:
-        source = Path(path).expanduser()
-        if not source.exists():
-            raise DatasetError(f"CIFAR source {source} does not exist")
-    else:
-        source = cache_dir / Path(urllib.request.urlparse(url or spec.url).path).name
+    source = (Path(path).expanduser() if path is not None else
+              cache_dir / Path(urllib.request.urlparse(url or spec.url).path).name)
+    if path is not None and not source.exists():
+        raise DatasetError(f"CIFAR source {source} does not exist")
+    # An archive whose md5 is known is named by it: a cached load reads no archive (hashing
+    # 170 MB took longer than the torch.load itself).
+    early = md5 is not None and not source.is_dir()
+    if early and (data := load_cached(_cache_file(cache_dir, name, md5, resolution))):
+        return data
+    if path is None:
         if source.is_file() and md5 and md5_of(source) != md5:
             source.unlink()  # e.g. damaged on disk or left by an older version: fetch again
         if not source.is_file():
             if not download_ok:
                 raise DatasetError(f"{source} is not in the cache and downloading is off")
             download(url or spec.url, source, md5)
-    if source.is_file():
+        key = md5 or md5_of(source)
+    elif source.is_file():
         key = md5_of(source)
-        if path is not None and md5 and key != md5:
+        if md5 and key != md5:
             raise DatasetError(f"{source} failed its checksum: md5 {key}, expected {md5}")
     else:
         key = _folder_key(source)
-    cache = cache_dir / f"{name}-{key[:16]}-r{resolution}.pt"
-    data = load_cached(cache)
+    cache = _cache_file(cache_dir, name, key, resolution)
+    data = None if early else load_cached(cache)
     if data is None:
         data = decode(source, spec)
         data["train_x"] = resize_uint8(data["train_x"], resolution)
