@@ -5,23 +5,67 @@ Contract (tests/test_executors.py runs it against every implementation):
   item's index. `fn` must be a picklable module-level function.
 - An exception raised by `fn` becomes `Outcome.error` ("TypeName: message"); it never
   escapes `run`, and the other items still complete.
-- A worker that dies (killed, out of memory) turns the items it lost into failed outcomes
-  whose error says so; the executor keeps working for later calls.
+- A worker that dies (killed, out of memory) fails the one candidate it held, with an error
+  that says so; the other candidates still complete and the executor keeps working.
+- Every wait is bounded (`ExecutorConfig`): a candidate still running `candidate_timeout_s`
+  after it started on a worker fails ("timed out") and its worker is replaced; when no
+  worker can be had for `start_timeout_s` (none starts, none is left, the scheduler is
+  gone), `run` raises `NoWorkersError`, a ValueError, so the search fails with one line.
 - `close()` releases workers; an executor is also a context manager.
 
-Implementations: `InProcess` (tests, debugging, no parallelism), `ProcessPool` (the default:
-local worker processes), `Dask` (a LocalCluster on 127.0.0.1, or a scheduler address for users
-who outgrow one machine).
+Implementations: `InProcess` (tests, debugging, no parallelism: fn runs in the caller, so
+nothing waits and nothing bounds it), `ProcessPool` (the default: local worker processes),
+`Dask` (a LocalCluster on 127.0.0.1, or a scheduler address for users who outgrow one machine).
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import signal
 import socket
+import time
 import traceback
 from dataclasses import dataclass
+from multiprocessing.connection import wait as wait_ready
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Iterable, Iterator, Protocol
+
+EXECUTORS = ("inprocess", "process", "dask")
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Which executor and how long it may wait.
+
+    candidate_timeout_s: the most one candidate may run, counted from when a worker starts it
+    (not from the batch's start), so a batch of n on w workers is bounded by ~n/w times it.
+    The default hour is generous for training: the default proxy candidate takes ~6 s on 2
+    cores (README "Proxy task"); raise it with the training budget (full epochs on a CPU).
+    start_timeout_s: the most a worker may take to start (spawn, import torch) or, on Dask,
+    how long the cluster may have no worker at all (or the scheduler be unreachable) before
+    the search fails: a restarted worker rejoins in seconds, even on a loaded machine.
+    """
+
+    kind: str = "process"
+    workers: int = 2
+    scheduler: str | None = None
+    candidate_timeout_s: float = 3600.0
+    start_timeout_s: float = 300.0
+
+    def __post_init__(self):
+        if self.kind not in EXECUTORS:
+            raise ValueError(f"unknown executor {self.kind!r}; use inprocess, process or dask")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        for name in ("candidate_timeout_s", "start_timeout_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 < value < float("inf")):
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+
+
+class NoWorkersError(ValueError):
+    """The executor has no worker to run candidates on (none started, none left, or the
+    scheduler is unreachable). A ValueError so that the CLI reports it as one line."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +105,15 @@ def _call(fn: Callable, item: Any) -> tuple[Any, str | None, str]:
         return None, f"{type(err).__name__}: {err} (at {place})", _worker_id()
 
 
+def _timed_out(seconds: float) -> str:
+    return (f"timed out: still running {seconds:g} s after it started (the executor's "
+            "candidate_timeout_s); its worker was stopped")
+
+
+def _died(how: str) -> str:
+    return f"worker process died ({how}) while this candidate was in flight"
+
+
 class _Base:
     def __enter__(self):
         return self
@@ -81,102 +134,315 @@ class InProcess(_Base):
         pass
 
 
+# ------------------------------------------------------------ local worker processes
+def _serve(conn) -> None:
+    """A ProcessPool worker: say "ready", then per candidate "started" and "done". Ctrl-C
+    goes to the whole process group; the parent decides what stops, so workers ignore it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn.send(("ready", _worker_id()))
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):  # the parent closed the pipe or died: nothing left to do
+            return
+        try:
+            fn, item = ForkingPickler.loads(data)
+        except Exception as err:  # noqa: BLE001 - a candidate that cannot load is a failure
+            conn.send(("done", (None, f"cannot load the candidate in the worker: "
+                                      f"{type(err).__name__}: {err}", _worker_id())))
+            continue
+        conn.send(("started", None))
+        result = _call(fn, item)
+        try:
+            conn.send(("done", result))
+        except Exception as err:  # noqa: BLE001 - e.g. a value that cannot be pickled
+            conn.send(("done", (None, f"the result could not be sent back: "
+                                      f"{type(err).__name__}: {err}", result[2])))
+
+
+class _Worker:
+    """One spawned process, its pipe, and the candidate it holds with that phase's deadline:
+    starting (until "ready"), idle, sent (until "started"), running (until "done")."""
+
+    def __init__(self, ctx, start_timeout_s: float):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True,
+                                name="mnas-executor-worker")
+        self.proc.start()
+        child.close()
+        self.state, self.index, self.name = "starting", None, f"pid {self.proc.pid}"
+        self.deadline = time.monotonic() + start_timeout_s
+
+    def stop(self) -> None:
+        """End the process now (SIGTERM, then SIGKILL), each join bounded."""
+        self.conn.close()
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(5)
+
+    def how_it_died(self) -> str:
+        self.proc.join(1)
+        code = self.proc.exitcode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else -code
+            return f"{name}: killed, e.g. by the out-of-memory killer"
+        return f"exit code {code}"
+
+
 class ProcessPool(_Base):
     """Local worker processes (spawned: a forked child of a process that already ran torch's
     thread pools can deadlock). Workers inherit the environment, glibc malloc tunables
-    included, and are started once and reused across batches."""
+    included, are started once and reused across batches; one that dies or times out is
+    replaced, and only the candidate it held fails."""
 
     name = "process"
 
-    def __init__(self, workers: int = 2):
-        if workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
+    def __init__(self, workers: int = 2, candidate_timeout_s: float = 3600.0,
+                 start_timeout_s: float = 300.0):
+        self.config = ExecutorConfig("process", workers, None, candidate_timeout_s,
+                                     start_timeout_s)
         self.workers = workers
-        self._pool: cf.ProcessPoolExecutor | None = None
-
-    def _get_pool(self) -> cf.ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-        return self._pool
+        self._ctx = mp.get_context("spawn")
+        self._pool: list[_Worker] = []
 
     def run(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
-        pool = self._get_pool()
-        futures = {pool.submit(_call, fn, item): i for i, item in enumerate(items)}
-        broken = False
-        for fut in cf.as_completed(futures):
-            i = futures[fut]
-            try:
-                value, error, worker = fut.result()
-            except cf.process.BrokenProcessPool:
-                broken = True
-                value, error, worker = None, ("worker process died (killed or out of memory) "
-                                              "while this candidate was in flight"), ""
-            yield Outcome(i, value, error, worker)
-        if broken:  # a dead worker breaks the whole pool: start a fresh one next time
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        todo = enumerate(items)
+        nxt = next(todo, None)
+        try:
+            while True:
+                for w in [w for w in self._pool if w.state == "idle" and not w.proc.is_alive()]:
+                    self._drop(w)  # died between candidates (e.g. chosen by the OOM killer)
+                while nxt is not None and len(self._pool) < self.workers:
+                    self._pool.append(self._start_worker())
+                for w in [w for w in self._pool if w.state == "idle"]:
+                    if nxt is None:
+                        break
+                    try:
+                        data = ForkingPickler.dumps((fn, nxt[1]))
+                    except Exception as err:  # noqa: BLE001 - the contract: fn and items pickle
+                        yield Outcome(nxt[0], None, f"cannot send the candidate to a worker: "
+                                                    f"{type(err).__name__}: {err}")
+                        nxt = next(todo, None)
+                        continue
+                    if self._send(w, nxt[0], data):
+                        nxt = next(todo, None)
+                waiting = [w for w in self._pool if w.state != "idle"]
+                if not waiting:
+                    if nxt is None:
+                        return
+                    continue
+                left = min(w.deadline for w in waiting) - time.monotonic()
+                wait_ready([w.conn for w in waiting] + [w.proc.sentinel for w in waiting],
+                           max(0.0, left))
+                for w in waiting:
+                    yield from self._check(w)
+        finally:  # abandoned mid-batch: results still in flight would answer the next batch
+            for w in [w for w in self._pool if w.state in ("sent", "running")]:
+                self._drop(w)
+
+    def _start_worker(self) -> _Worker:
+        try:
+            return _Worker(self._ctx, self.config.start_timeout_s)
+        except OSError as err:  # fork/exec failed, or the child died before reading its setup
+            self.close()
+            raise NoWorkersError(f"cannot start a worker process: {err}") from None
+
+    def _send(self, w: _Worker, index: int, data: bytes) -> bool:
+        """Hand a pickled candidate to idle `w`; False (and `w` dropped) when it is gone."""
+        try:
+            w.conn.send_bytes(data)
+        except OSError:  # it died while idle: the candidate goes to a fresh worker
+            self._drop(w)
+            return False
+        w.state, w.index = "sent", index
+        w.deadline = time.monotonic() + self.config.start_timeout_s
+        return True
+
+    def _check(self, w: _Worker) -> Iterator[Outcome]:
+        """Read what `w` said, then whether it died or ran past its deadline."""
+        try:
+            while w.conn.poll():
+                kind, body = w.conn.recv()
+                if kind == "ready":
+                    w.state, w.name = "idle", body
+                elif kind == "started":
+                    w.state = "running"
+                    w.deadline = time.monotonic() + self.config.candidate_timeout_s
+                else:
+                    w.state, index, w.index = "idle", w.index, None
+                    value, error, worker = body
+                    yield Outcome(index, value, error, worker)
+        except (EOFError, OSError):
+            pass  # it died mid-message: handled as a death below
+        dead = not w.proc.is_alive()
+        late = w.state != "idle" and time.monotonic() >= w.deadline
+        if not (dead or late):
+            return
+        state, index = w.state, w.index
+        how = w.how_it_died() if dead else None
+        self._drop(w)
+        if state == "starting":
+            self.close()
+            raise NoWorkersError(
+                "a worker process " + (f"exited ({how}) before it was ready" if dead else
+                                       f"did not start within {self.config.start_timeout_s:g}"
+                                       " s (start_timeout_s)") + ": the search cannot run")
+        if state == "running":
+            yield Outcome(index, None, _died(how) if dead else
+                          _timed_out(self.config.candidate_timeout_s), w.name)
+        elif state == "sent":
+            yield Outcome(index, None, _died(how) if dead else
+                          f"the worker did not start this candidate within "
+                          f"{self.config.start_timeout_s:g} s (start_timeout_s)", w.name)
+
+    def _drop(self, w: _Worker) -> None:
+        w.stop()
+        self._pool.remove(w)
 
     def close(self) -> None:
-        """Cancel queued work and end the workers now, busy or not: a stopped search loses the
-        candidates in flight (they are re-run on resume) rather than wait for them to train."""
-        if self._pool is None:
-            return
-        procs = list((self._pool._processes or {}).values())  # no public handle on workers
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=10)
-        self._pool = None
+        """End the workers now, busy or not: a stopped search loses the candidates in flight
+        (they are re-run on resume) rather than wait for them to train."""
+        for w in list(self._pool):
+            self._drop(w)
 
 
+# ------------------------------------------------------------ Dask
 class Dask(_Base):
     """Dask distributed. With no address, a LocalCluster of worker processes bound to
-    127.0.0.1 (no dashboard); with `address="tcp://HOST:8786"`, an existing scheduler."""
+    127.0.0.1 (no dashboard); with `address="tcp://HOST:8786"`, an existing scheduler.
+
+    The scheduler is asked once per `poll_s` which candidates are running: a candidate's
+    clock starts when the scheduler hands it to a worker. A timed-out candidate is cancelled
+    and its worker restarted (its thread cannot be interrupted). The LocalCluster fails a
+    candidate whose worker died at once (allowed_failures=0, as ProcessPool does) instead of
+    retrying it on three more workers that it would kill the same way; a remote scheduler
+    keeps its own settings, and the timeouts bound it all the same."""
 
     name = "dask"
+    poll_s = 1.0
+    rpc_timeout_s = 30.0  # one scheduler query, one result fetch, one worker restart
 
-    def __init__(self, address: str | None = None, workers: int = 2):
-        from distributed import Client, LocalCluster  # imported on use: optional at runtime
+    def __init__(self, address: str | None = None, workers: int = 2,
+                 candidate_timeout_s: float = 3600.0, start_timeout_s: float = 300.0):
+        import dask  # imported on use: optional at runtime
+        from distributed import Client, LocalCluster
 
+        self.config = ExecutorConfig("dask", workers, address, candidate_timeout_s,
+                                     start_timeout_s)
         self.cluster = None
         if address is None:
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        host="127.0.0.1", dashboard_address=None)
+            # Saturation 1.0: a worker holds only the candidate it runs, none queued behind it
+            # that its death would fail too.
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                                  "distributed.scheduler.worker-saturation": 1.0}):
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                            processes=True, host="127.0.0.1",
+                                            dashboard_address=None,
+                                            death_timeout=start_timeout_s)
             address = self.cluster.scheduler_address
+        self.address = address
         try:
             self.client = Client(address, timeout="20s")
         except OSError as err:
+            if self.cluster is not None:
+                self.cluster.close(timeout=self.rpc_timeout_s)
             raise ValueError(f"cannot reach the Dask scheduler at {address}: {err}") from None
 
-    def run(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
-        from distributed import as_completed
+    def _processing(self) -> dict[str, list] | None:
+        """{worker: keys it runs}, every worker listed; None when the scheduler is unreachable."""
+        try:
+            return self.client.sync(self.client.scheduler.processing, workers=None,
+                                    callback_timeout=self.rpc_timeout_s)
+        except Exception:  # noqa: BLE001 - lost connection, timeout: counted as no workers
+            return None
 
+    def run(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
+        from distributed import wait
+
+        cfg = self.config
         futures = {self.client.submit(_call, fn, item, pure=False): i
                    for i, item in enumerate(items)}
-        for fut in as_completed(list(futures)):
-            i = futures[fut]
-            try:
-                value, error, worker = fut.result()
-            except Exception as err:  # noqa: BLE001 - KilledWorker, lost connection...
-                value, error, worker = None, f"dask worker failed: {type(err).__name__}: {err}", ""
-            yield Outcome(i, value, error, worker)
+        started: dict[Any, tuple[float, str]] = {}  # future -> (when, worker) it started
+        progress = time.monotonic()  # when a candidate last started or finished
+        try:
+            while futures:
+                try:
+                    wait(list(futures), timeout=self.poll_s, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    pass
+                for fut in [f for f in futures if f.done()]:
+                    progress = time.monotonic()
+                    yield self._outcome(futures.pop(fut), fut)
+                now, running = time.monotonic(), self._processing()
+                where = {k: w for w, keys in (running or {}).items() for k in keys}
+                for fut in futures:
+                    if fut.key in where and fut not in started:
+                        started[fut], progress = (now, where[fut.key]), now
+                if not any(f in started for f in futures) and now - progress >= \
+                        cfg.start_timeout_s:
+                    raise NoWorkersError(self._stalled(running))
+                for fut in [f for f in futures if f in started
+                            and now - started[f][0] >= cfg.candidate_timeout_s]:
+                    worker = started[fut][1]
+                    fut.cancel()
+                    self._restart(worker)
+                    yield Outcome(futures.pop(fut), None, _timed_out(cfg.candidate_timeout_s),
+                                  worker)
+        finally:  # failed or abandoned: nothing of this batch keeps running on the cluster
+            if futures:
+                try:
+                    self.client.cancel(list(futures))
+                except Exception:  # noqa: BLE001 - the scheduler is gone: nothing runs there
+                    pass
+
+    def _stalled(self, running: dict | None) -> str:
+        """Why no candidate started for start_timeout_s, in one line."""
+        why = (f"the scheduler at {self.address} is unreachable" if running is None else
+               "no worker is left" if not running else
+               f"its {len(running)} worker(s) take no candidates (paused, e.g. over their "
+               "memory limit, or busy with other work)")
+        return (f"the Dask executor is stuck: {why}; no candidate started in "
+                f"{self.config.start_timeout_s:g} s (start_timeout_s)")
+
+    def _outcome(self, index: int, fut) -> Outcome:
+        from distributed import KilledWorker
+
+        try:
+            value, error, worker = fut.result(timeout=self.rpc_timeout_s)
+        except KilledWorker as err:
+            value, error, worker = None, _died(f"dask KilledWorker: {err}"), ""
+        except Exception as err:  # noqa: BLE001 - lost connection, result lost with its worker
+            value, error, worker = None, f"dask worker failed: {type(err).__name__}: {err}", ""
+        return Outcome(index, value, error, worker)
+
+    def _restart(self, worker: str) -> None:
+        """Restart a worker stuck in a timed-out candidate (needs a nanny, as LocalCluster's
+        workers have); a worker that cannot be restarted keeps failing its candidates by
+        timeout, which stays bounded."""
+        try:
+            self.client.restart_workers([worker], timeout=self.rpc_timeout_s,
+                                        raise_for_error=False)
+        except Exception:  # noqa: BLE001 - see the docstring
+            pass
 
     def close(self) -> None:
-        self.client.close()
+        self.client.close(timeout=self.rpc_timeout_s)
         if self.cluster is not None:
-            self.cluster.close()
+            self.cluster.close(timeout=self.rpc_timeout_s)
 
 
-def make_executor(kind: str = "process", workers: int = 2,
-                  scheduler: str | None = None) -> Executor:
-    if scheduler:
-        return Dask(scheduler, workers)
-    if kind == "inprocess":
+def make_executor(kind: str = "process", workers: int = 2, scheduler: str | None = None,
+                  candidate_timeout_s: float = 3600.0,
+                  start_timeout_s: float = 300.0) -> Executor:
+    """The executor an `ExecutorConfig` with these fields names (a scheduler means Dask)."""
+    cfg = ExecutorConfig(kind, workers, scheduler, candidate_timeout_s, start_timeout_s)
+    bounds = {"candidate_timeout_s": cfg.candidate_timeout_s,
+              "start_timeout_s": cfg.start_timeout_s}
+    if cfg.scheduler or cfg.kind == "dask":
+        return Dask(cfg.scheduler, cfg.workers, **bounds)
+    if cfg.kind == "inprocess":
         return InProcess()
-    if kind == "process":
-        return ProcessPool(workers)
-    if kind == "dask":
-        return Dask(None, workers)
-    raise ValueError(f"unknown executor {kind!r}; use inprocess, process or dask")
+    return ProcessPool(cfg.workers, **bounds)

@@ -105,7 +105,8 @@ def add_connect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="phone IP for ADB over TCP (after `adb tcpip 5555`); "
                                   "default: USB")
     p.add_argument("--port", type=int, default=5555)
-    p.add_argument("--serial", help="USB serial, when several phones are plugged in")
+    p.add_argument("--serial", help="USB serial, when several phones are plugged in (not "
+                                    "with --host)")
     p.add_argument("--key", help="ADB private key (default ~/.android/adbkey, created if absent)")
     p.add_argument("--auth-timeout", dest="auth_timeout", type=float, default=30.0,
                    help="seconds to wait for 'Allow USB debugging?' to be tapped")
@@ -136,7 +137,9 @@ def register(sub) -> None:
                    help="do not pin to the big cores with taskset")
     q.add_argument("--cooldown", type=float, default=0.0,
                    help="wait up to this many seconds for a hot phone to unthrottle first")
-    q.add_argument("--timeout", type=float, default=600.0, help="limit for the runner, seconds")
+    q.add_argument("--timeout", type=float, default=None,
+                   help="limit for the runner, seconds (default: 60 + 5 per run, warm-up "
+                        "included: 235 s for 30 + 5)")
     q.add_argument("--db", help="latency database (default: $MNAS_HOME/latency.db)")
     q.add_argument("--force", action="store_true", help="re-measure even if stored")
     q.set_defaults(func=cmd_time)

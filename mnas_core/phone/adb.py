@@ -50,6 +50,10 @@ class PhoneError(RuntimeError):
     """Anything that went wrong talking to the phone; the message says how to fix it."""
 
 
+class PhoneTimeoutError(PhoneError):
+    """The phone sent nothing within a call's timeout (it may be busy, asleep or gone)."""
+
+
 @dataclass(frozen=True)
 class ConnectConfig:
     """How to reach the phone. `host` set: TCP to host:port; otherwise USB (`serial` picks one
@@ -63,6 +67,14 @@ class ConnectConfig:
     auth_timeout_s: float = 30.0       # how long the user has to tap "Allow"
     command_timeout_s: float = 30.0
     push_timeout_s: float = 120.0
+
+    def __post_init__(self):
+        if self.host and self.serial:
+            raise ValueError(f"a serial ({self.serial}) picks one of several USB phones; it "
+                             f"does not apply to a TCP connection to {self.host}: give either "
+                             "--host or --serial, not both")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be in 1-65535, got {self.port}")
 
     @property
     def address(self) -> str:
@@ -112,13 +124,40 @@ def load_or_create_key(key_path: str | Path = DEFAULT_KEY):
 
 class _ClosingTcpTransport(TcpTransport):
     """adb-shell's TCP transport treats a closed socket as 'no data yet' and spins until its
-    read timeout; a peer that hung up is a disconnect, so say so at once."""
+    read timeout; a peer that hung up is a disconnect, so say so at once. The first bytes the
+    peer sent are kept, to name what answered when it was not adbd."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_bytes = b""
 
     def bulk_read(self, numbytes, transport_timeout_s):
         data = super().bulk_read(numbytes, transport_timeout_s)
+        if len(self.first_bytes) < 64:
+            self.first_bytes += data[:64 - len(self.first_bytes)]
         if not data:
             raise ConnectionResetError("the phone closed the connection")
         return data
+
+
+# What a peer that is not adbd sends first (adbd's replies begin with an ADB command word).
+_ADB_WORDS = (b"CNXN", b"AUTH", b"OPEN", b"OKAY", b"CLSE", b"WRTE", b"SYNC")
+_OTHER_SERVERS = ((b"HTTP/", "an HTTP server"), (b"SSH-", "an SSH server"),
+                  (b"\x16\x03", "a TLS server"), (b"220 ", "an FTP or mail server"))
+
+
+def foreign_peer(address: str, first: bytes) -> PhoneError | None:
+    """A PhoneError naming what answered at `address` when its first bytes are not ADB."""
+    if not first or first[:4] in _ADB_WORDS:
+        return None
+    if first.startswith(b"STLS"):  # adbd's TLS upgrade: an Android 11+ wireless debugging port
+        return PhoneError(f"{address} asks for TLS (Android 11+ wireless debugging), which "
+                          "adb-shell does not support: connect by USB, run `adb tcpip 5555`, "
+                          "and use port 5555")
+    what = next((name for head, name in _OTHER_SERVERS if first.startswith(head)),
+                "something that does not speak the ADB protocol")
+    return PhoneError(f"{address} answered like {what}, not adb (it sent {first[:32]!r}): "
+                      "check the phone's IP and port (5555 after `adb tcpip 5555`)")
 
 
 def _usb_errors():
@@ -161,8 +200,8 @@ def translate_error(err: BaseException, action: str, config: ConnectConfig) -> P
         return PhoneError(FIX_DISCONNECT.format(action=action))
     if isinstance(err, (adb_exc.AdbTimeoutError, adb_exc.TcpTimeoutException, socket.timeout,
                         TimeoutError)):
-        return PhoneError(f"the phone did not answer in time during {action} ({text}). Check "
-                          "that it is awake and connected, then retry")
+        return PhoneTimeoutError(f"the phone did not answer in time during {action} ({text}). "
+                                 "Check that it is awake and connected, then retry")
     if isinstance(err, (adb_exc.PushFailedError, adb_exc.AdbCommandFailureException)):
         return PhoneError(f"{action} failed on the phone: {text}")
     if usb_error and isinstance(err, usb_error):
@@ -185,11 +224,11 @@ class AdbPhone:
         cfg = self.config
         signer = load_or_create_key(cfg.key_path)
         asked = []  # set when the phone asked for our public key: its "Allow?" dialog is up
-        dev = None
+        dev = transport = None
         try:
             if cfg.host:
-                dev = AdbDevice(_ClosingTcpTransport(cfg.host, cfg.port),
-                                default_transport_timeout_s=cfg.command_timeout_s)
+                transport = _ClosingTcpTransport(cfg.host, cfg.port)
+                dev = AdbDevice(transport, default_transport_timeout_s=cfg.command_timeout_s)
             else:
                 from adb_shell.adb_device import AdbDeviceUsb
                 dev = AdbDeviceUsb(serial=cfg.serial,
@@ -199,6 +238,9 @@ class AdbPhone:
                         auth_callback=lambda _dev: self._asked(asked))
         except Exception as err:
             self._drop(dev)
+            foreign = transport and foreign_peer(cfg.address, transport.first_bytes)
+            if foreign:
+                raise foreign from None
             timeout = isinstance(err, (adb_exc.AdbTimeoutError, adb_exc.TcpTimeoutException,
                                        socket.timeout, TimeoutError))
             if asked and (timeout or isinstance(err, ConnectionError)):

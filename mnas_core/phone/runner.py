@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .adb import AdbPhone, PhoneError
+from .adb import AdbPhone, PhoneError, PhoneTimeoutError
 from .device import DeviceInfo, ThermalState, read_thermal, throttling_warning
 from .parsers import PARSERS, RunnerOutput, RunnerOutputError
 
@@ -56,6 +56,11 @@ RUNNERS = {r.name: r for r in (EXECUTORCH, TFLITE)}
 
 @dataclass(frozen=True)
 class RunConfig:
+    """How to time a model. `timeout_s` bounds the whole runner invocation; None scales it
+    with the work asked: timeout_base_s + timeout_per_run_s x (runs + warmup), 60 s + 5 s per
+    run by default (235 s for 30 + 5 runs). 5 s a run is ~60x the paper's 78 ms MnasNet-A1 on
+    a Pixel 1 big core, and 60 s covers starting the runner and loading the program."""
+
     runner: RunnerSpec = EXECUTORCH
     runner_local: str | None = None  # a runner binary on this computer, pushed when given
     runs: int = 30                   # timed runs kept
@@ -63,7 +68,9 @@ class RunConfig:
     threads: int = 1
     pin_big_cores: bool = True
     remote_dir: str = REMOTE_DIR
-    timeout_s: float = 600.0         # the whole runner invocation
+    timeout_s: float | None = None   # the whole runner invocation; None: see the docstring
+    timeout_base_s: float = 60.0
+    timeout_per_run_s: float = 5.0
     cooldown_s: float = 0.0          # before a run, wait up to this long for caps to lift
     keep_model: bool = False         # leave the model file on the phone afterwards
 
@@ -72,6 +79,21 @@ class RunConfig:
             raise ValueError("runs and threads must be >= 1 and warmup >= 0")
         if not self.remote_dir.startswith("/"):
             raise ValueError(f"remote_dir must be an absolute phone path, got {self.remote_dir!r}")
+        for name in ("timeout_s", "timeout_base_s", "timeout_per_run_s"):
+            value = getattr(self, name)
+            if name == "timeout_s" and value is None:
+                continue
+            if not (isinstance(value, (int, float)) and 0 <= value < float("inf")):
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        if not self.runner_timeout_s > 0:
+            raise ValueError("the runner's timeout must be > 0 s")
+
+    @property
+    def runner_timeout_s(self) -> float:
+        """The bound on one runner invocation (the docstring's formula unless timeout_s)."""
+        if self.timeout_s is not None:
+            return float(self.timeout_s)
+        return self.timeout_base_s + self.timeout_per_run_s * (self.runs + self.warmup)
 
 
 @dataclass(frozen=True)
@@ -213,7 +235,16 @@ def time_model(phone: AdbPhone, model_path: str | Path, info: DeviceInfo,
     argv = cfg.runner.argv(binary, remote_model, cfg.runs, cfg.warmup, cfg.threads)
     if mask:
         argv = ["taskset", mask] + argv
-    res = phone.shell(argv, timeout_s=cfg.timeout_s, action=f"running {cfg.runner.binary}")
+    limit = cfg.runner_timeout_s
+    try:
+        res = phone.shell(argv, timeout_s=limit, action=f"running {cfg.runner.binary}")
+    except PhoneTimeoutError:
+        how = "--timeout" if cfg.timeout_s is not None else (
+            f"{cfg.timeout_base_s:g} s + {cfg.timeout_per_run_s:g} s x {cfg.runs + cfg.warmup} "
+            "runs; set --timeout")
+        raise PhoneError(f"the runner did not finish within {limit:g} s ({how}): it may be "
+                         f"wedged on the phone, or {model_path.name} is slower than that "
+                         "allows") from None
     after = read_thermal(phone, info)
     if not cfg.keep_model:
         phone.shell(["rm", "-f", remote_model], action="removing the model file")

@@ -151,3 +151,78 @@ def test_sync_list_and_recv_speak_the_protocol(emulate, tmp_path):
         with pytest.raises(adb_exc.AdbCommandFailureException, match="No such file"):
             phone.device.pull("/data/local/tmp/d/absent", str(tmp_path / "x"))
     assert (tmp_path / "back.bin").read_bytes() == blob
+
+
+def _one_shot_server(reply: bytes) -> socket.socket:
+    """A peer on 127.0.0.1 that reads what it is sent and answers `reply`, then hangs up."""
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(10)
+
+    def serve():
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(10)
+            try:
+                conn.recv(4096)
+                conn.sendall(reply)
+            except OSError:
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("reply, named", [
+    (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+     "answered like an HTTP server, not adb"),
+    (b"HTTP/1.0 400\r\n\r\n", "answered like an HTTP server, not adb"),  # under one header
+    (b"SSH-2.0-OpenSSH_9.6\r\n", "answered like an SSH server, not adb"),
+])
+def test_a_peer_that_is_not_adb_is_named(tmp_path, reply, named):
+    server = _one_shot_server(reply)
+    port = server.getsockname()[1]
+    try:
+        cfg = ConnectConfig(host="127.0.0.1", port=port, key_path=str(tmp_path / "k"),
+                            connect_timeout_s=3.0)
+        t = time.monotonic()
+        with pytest.raises(PhoneError) as err:
+            AdbPhone(cfg).connect()
+        assert time.monotonic() - t < 5
+    finally:
+        server.close()
+    assert str(err.value).startswith(f"127.0.0.1:{port} {named}")
+    assert "InvalidCommandError" not in str(err.value)
+
+
+def test_the_cli_names_an_http_peer_in_one_line(tmp_path, capsys):
+    from mnas_core.cli import main
+
+    server = _one_shot_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+    port = server.getsockname()[1]
+    try:
+        rc = main(["phone", "info", "--host", "127.0.0.1", "--port", str(port),
+                   "--key", str(tmp_path / "k")])
+    finally:
+        server.close()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1
+    assert err[0].startswith(f"mnas phone: error: 127.0.0.1:{port} answered like an HTTP server")
+
+
+def test_serial_with_host_is_refused(tmp_path, capsys):
+    from mnas_core.cli import main
+
+    with pytest.raises(ValueError, match="either --host or --serial"):
+        ConnectConfig(host="10.0.0.7", serial="FA6AB0301234")
+    with pytest.raises(ValueError, match="port"):
+        ConnectConfig(host="10.0.0.7", port=70000)
+    rc = main(["phone", "info", "--host", "127.0.0.1", "--serial", "FA6AB0301234",
+               "--key", str(tmp_path / "k")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "either --host or --serial" in err[0]
+    assert not (tmp_path / "k").exists()  # refused before anything was done

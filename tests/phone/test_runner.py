@@ -104,10 +104,36 @@ def test_runner_faults_give_clear_errors(emulate, tmp_path, runner_file, tiny_pt
 def test_hung_runner_times_out(emulate, tmp_path, runner_file, tiny_pte):
     with connect(emulate(Faults(runner="hang")), tmp_path) as phone:
         t = time.monotonic()
-        with pytest.raises(PhoneError, match="did not answer in time during running executor"):
+        with pytest.raises(PhoneError, match=r"^the runner did not finish within 1.5 s "
+                                             r"\(--timeout\)"):
             time_model(phone, tiny_pte, read_device_info(phone),
                        RunConfig(runner_local=str(runner_file), timeout_s=1.5))
         assert time.monotonic() - t < 10
+
+
+def test_runner_timeout_scales_with_the_runs():
+    assert RunConfig().runner_timeout_s == 60 + 5 * (30 + 5)
+    assert RunConfig(runs=100, warmup=0).runner_timeout_s == 560
+    assert RunConfig(runs=1, warmup=0, timeout_s=7).runner_timeout_s == 7
+    for bad in ({"timeout_s": 0}, {"timeout_s": -1}, {"timeout_per_run_s": float("nan")}):
+        with pytest.raises(ValueError):
+            RunConfig(**bad)
+
+
+def test_hung_runner_fails_after_the_scaled_default(emulate, tmp_path, runner_file, tiny_pte):
+    """No timeout_s given: the bound is base + per run x runs, and the message says so."""
+    cfg = RunConfig(runner_local=str(runner_file), runs=3, warmup=1, timeout_base_s=0.5,
+                    timeout_per_run_s=0.25)
+    with connect(emulate(Faults(runner="hang")), tmp_path) as phone:
+        info = read_device_info(phone)
+        t = time.monotonic()
+        with pytest.raises(PhoneError) as err:
+            time_model(phone, tiny_pte, info, cfg)
+        took = time.monotonic() - t
+    assert str(err.value).startswith("the runner did not finish within 1.5 s (0.5 s + 0.25 s "
+                                     "x 4 runs; set --timeout)")
+    assert "did not answer" not in str(err.value)
+    assert 1.5 <= took < 10
 
 
 def test_disconnect_mid_run(emulate, tmp_path, runner_file, tiny_pte):
