@@ -37,7 +37,7 @@ from .profile import totals
 from .reward import RewardConfig, reward
 from .runtime import tuned_env
 from .space import SearchSpace
-from .store import RunStore, read_meta, writer_of
+from .store import RunStore, check_run, read_config, read_meta, writer_of
 from .strategies import make_strategy
 from .train import TrainConfig, evaluate_candidate
 
@@ -105,7 +105,17 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SearchConfig":
-        d = {k: v for k, v in d.items() if k != "versions"}
+        """The config `to_dict` wrote; ValueError for anything else (a run file's config may
+        come from anywhere)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a search config is a JSON object, got {type(d).__name__}")
+        try:
+            return cls._from_dict({k: v for k, v in d.items() if k != "versions"})
+        except (TypeError, KeyError, AttributeError) as err:  # a field of the wrong type
+            raise ValueError(f"search config: {type(err).__name__}: {err}") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> "SearchConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -173,6 +183,35 @@ def resolve_target(cfg: SearchConfig, source) -> RewardConfig:
         return cfg.reward
     mbv2 = cfg.latency.deployed(zoo.get("mobilenet_v2"))
     return RewardConfig(round(source.latency(mbv2).ms, 3), *cfg.exponents)
+
+
+def check_config(cfg: SearchConfig) -> None:
+    """Refuse now, before a run file exists, what the start of `run_search` would refuse: a
+    dataset that does not load, strategy options that do not fit the space (latency settings:
+    `open_source`). Loading the dataset here costs nothing twice: `_dataset` keeps it."""
+    data = _dataset(cfg.dataset)
+    make_strategy(cfg.strategy, cfg.space.replace(**data.arch_overrides()), seed=cfg.seed,
+                  **cfg.strategy_options)
+
+
+def open_source(setup: LatencySetup):
+    """The latency source, ready to time: a phone is connected now, so that a missing phone
+    fails before anything is written (PhoneError, mnas_core.phone)."""
+    source = setup.make_source()
+    if setup.source == "phone":
+        source.phone  # the property connects (and raises when no phone answers)
+    return source
+
+
+def load_config(path: str | Path) -> SearchConfig:
+    """The SearchConfig stored in the run file `path`; ValueError naming the file when there
+    is none or it is not one this version reads. Reads only."""
+    check_run(Path(path))  # the file first: a foreign file is named as such, not by its config
+    cfg = read_config(path)
+    try:
+        return SearchConfig.from_dict(cfg)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
 
 
 def start_run(cfg: SearchConfig, path: str | Path, name: str | None = None) -> RunStore:
@@ -243,7 +282,11 @@ def _restore(store: RunStore, strategy) -> tuple[int, object]:
     if saved is None:
         return 0, None
     batch, state = saved
-    strategy.load_state_dict(state)
+    try:
+        strategy.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as err:
+        raise ValueError(f"{store.path}: the stored strategy state does not fit this "
+                         f"strategy ({type(err).__name__}: {err})") from None
     return batch, store.batch_trials(batch)
 
 

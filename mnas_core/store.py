@@ -14,10 +14,22 @@ Run files are shared between students, teachers and analysts, so opening one nev
 the strategy state is read with torch's weights_only unpickler, which rebuilds tensors, numbers,
 strings, lists, tuples and dicts and refuses everything else (`decode_state`).
 
-Crash safety: WAL journal, every write in one transaction (`_tx`), synchronous=NORMAL is
-enough under WAL to never corrupt the file; a kill -9 loses at most the trials in flight,
+Crash safety: every write in one transaction (`_tx`) under a WAL journal; synchronous=NORMAL
+is enough under WAL to never corrupt the file; a kill -9 loses at most the trials in flight,
 which stay 'pending' and are evaluated again on resume. A new file is built under a temporary
 name and linked into place complete, so a kill inside `create` leaves no half-made run.
+
+Journal mode: a run file at rest is in rollback-journal mode, one self-contained file that
+SQLite reads on a read-only mount or medium (a WAL file there needs a -shm file that cannot be
+made). A writer switches it to WAL at its first write, so readers keep reading while it
+writes, and back when it closes; the switch back needs no other connection open, so a reader
+at that moment (or a kill -9) leaves it in WAL, which readers handle too (`_reader`). The
+recorded runs of sample_runs/ ship in rollback-journal mode.
+
+Files that are not ours are never changed: `check_run` reads a file read-only (header, schema,
+integrity, meta, config, strategy state) before a writer locks or writes it, and nothing is
+written until the first write is asked for, so a refused resume leaves the file as it was.
+Every failure to read a run file is a ValueError naming it.
 
 One writer: a `RunStore` holds an exclusive flock on RUN.lock beside the file for as long as
 it is open (`WriterLock`); a second writer is refused with the holder's pid and host. The kernel
@@ -26,18 +38,17 @@ Readers (the app, notebooks: `read_*`) take no lock and may read while a search 
 """
 from __future__ import annotations
 
-import fcntl
-import io
 import json
 import os
-import socket
 import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
-import torch
+
+# Re-exported: the state codec and the writer lock are part of the store's interface.
+from .runfile import WriterLock, decode_state, encode_state, writer_of  # noqa: F401
 
 SCHEMA_VERSION = 1
 
@@ -59,16 +70,14 @@ class RunStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        version = probe(self.path)  # reads without writing: a foreign file stays untouched
-        if version != str(SCHEMA_VERSION):
-            raise ValueError(f"{self.path}: run store schema version {version!r}, this "
-                             f"version of MNAS Explorer reads {SCHEMA_VERSION}")
+        check_run(self.path)  # reads without writing: a foreign file stays untouched
         self._lock = WriterLock(self.path)  # before the first write, so a refusal changes nothing
         try:
             self.db = _connect(self.path)
         except BaseException:
             self._lock.release()
             raise
+        self._wal = False  # switched to at the first write (`_write`), back on close
 
     @classmethod
     def create(cls, path: str | Path, config: dict, name: str | None = None) -> "RunStore":
@@ -85,7 +94,7 @@ class RunStore:
         if not os.access(path.parent, os.W_OK):  # SQLite would only say "unable to open"
             raise ValueError(f"cannot create {path}: {path.parent} is not writable")
         try:
-            db = _connect(tmp)
+            db = _connect(tmp)  # rollback journal: the file at rest (see the module docstring)
             cols = ", ".join(f"{c} {t}" for c, t in TRIAL_COLUMNS.items())
             with _tx(db):
                 db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -98,7 +107,7 @@ class RunStore:
                     ("schema_version", str(SCHEMA_VERSION)), ("name", name or path.stem),
                     ("created_at", repr(now)), ("updated_at", repr(now)),
                     ("config", json.dumps(config)), ("status", "created"), ("pid", "")])
-            db.close()  # the last WAL connection: checkpoints, so tmp is one whole file
+            db.close()
             os.link(tmp, path)
         except FileExistsError:
             raise ValueError(f"{path} already exists; use resume, or pick another output "
@@ -111,25 +120,49 @@ class RunStore:
         return cls(path)
 
     def close(self) -> None:
-        self.db.close()
-        self._lock.release()  # after the database: nothing is written without the lock
+        try:
+            if self._wal:  # back to one self-contained file; fails (harmlessly) while a
+                self.db.execute("PRAGMA journal_mode=DELETE")  # reader has it open
+        except sqlite3.Error:
+            pass
+        finally:
+            self.db.close()
+            self._lock.release()  # after the database: nothing is written without the lock
+
+    @contextmanager
+    def _write(self):
+        """One transaction, in WAL mode from the first write on. A failed write (a full disk,
+        a read-only file) becomes a ValueError naming the file; what was committed stays."""
+        try:
+            if not self._wal:
+                wal = self.db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+                self.db.execute(f"PRAGMA synchronous={'NORMAL' if wal else 'FULL'}")
+                self._wal = True
+            with _tx(self.db):
+                yield
+        except sqlite3.Error as err:
+            full = getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            raise ValueError(
+                f"{self.path}: the disk is full; the trials recorded so far are kept: free "
+                "some space and resume the run" if full else
+                f"{self.path}: cannot write the run file ({err})") from None
 
     # ------------------------------------------------------------ meta
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))
 
     def config(self) -> dict:
-        return _config(self.meta())
+        return _config(self.meta(), self.path)
 
     def set_status(self, status: str, pid: int | None = None) -> None:
-        with _tx(self.db):
+        with self._write():
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
                 ("status", status), ("pid", "" if pid is None else str(pid)),
                 ("updated_at", repr(time.time()))])
 
     def set_reward(self, reward: dict) -> None:
         """Record the reward settings the run resolved (T = auto is measured at start)."""
-        with _tx(self.db):
+        with self._write():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('reward', ?)",
                             (json.dumps(reward),))
 
@@ -138,7 +171,7 @@ class RunStore:
         """Record an asked batch (arch, tokens, params, macs...) as pending, together with the
         strategy's post-ask state, in one transaction. Returns the new trial ids."""
         ids = []
-        with _tx(self.db):
+        with self._write():
             for row in rows:
                 row = {**row, "batch": batch, "status": "pending", "created_at": time.time()}
                 ids.append(self._insert(row))
@@ -152,7 +185,7 @@ class RunStore:
         fields = {**fields, "finished_at": time.time()}
         _check_columns(fields)
         sets = ", ".join(f"{k} = ?" for k in fields)
-        with _tx(self.db):
+        with self._write():
             self.db.execute(f"UPDATE trials SET {sets} WHERE trial = ?", [*fields.values(), trial])
 
     def count(self, status: str | None = None) -> int:
@@ -189,101 +222,44 @@ class RunStore:
                         (batch, encode_state(state)))
 
 
-def encode_state(state: dict) -> bytes:
-    """A strategy's state as bytes that `decode_state` reads back; ValueError when it holds
-    anything but tensors and plain data (such a state could not be resumed safely)."""
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    blob = buf.getvalue()
-    decode_state(blob, "the strategy's own state")  # refuse now what a resume would refuse
-    return blob
-
-
-def decode_state(blob: bytes, where: str | Path) -> dict:
-    """Tensors, numbers, strings, lists, tuples and dicts, or ValueError. torch's weights_only
-    unpickler never imports or calls anything outside that set, so no code in `blob` runs."""
-    try:
-        state = torch.load(io.BytesIO(blob), weights_only=True)
-    except Exception as err:  # UnpicklingError, RuntimeError, EOFError, ...: all mean unsafe
-        kind = type(err).__name__
-        raise ValueError(f"{where}: the stored strategy state is not plain tensors and data "
-                         f"({kind}); refusing to load it, since that could run code") from None
-    if not isinstance(state, dict):
-        raise ValueError(f"{where}: the stored strategy state is a {type(state).__name__}, "
-                         "not a dict")
-    return state
-
-
-class WriterLock:
-    """An exclusive, non-blocking flock on RUN.lock: at most one writer per run file.
-
-    flock (not SQLite's own fcntl locks) because the kernel releases it when the holding process
-    dies however it dies, and because closing a lock-file descriptor never touches the fcntl
-    locks SQLite holds on the database itself. The file is left in place when released:
-    unlinking a lock file lets two processes lock two different inodes."""
-
-    def __init__(self, run: Path):
-        self.path = run.with_name(run.name + ".lock")
-        try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise ValueError(f"{run}: cannot write beside it ({err.strerror}); a run can "
-                             "only be written where its folder is writable") from None
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip() or "another process"
-            os.close(self.fd)
-            raise ValueError(f"{run} is already being written by {holder}; stop that search "
-                             "first, or wait for it to end") from None
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-def writer_of(run: str | Path) -> str | None:
-    """'pid N on HOST' of the process writing `run`, or None when nobody is. Takes no lock
-    that outlives the call and creates no file."""
-    path = Path(run).with_name(Path(run).name + ".lock")
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-    finally:
-        os.close(fd)  # also releases the probe's lock when it got one
-    return None
-
-
 def probe(path: Path) -> str | None:
     """The schema version a run file declares (None if it declares none). Opens the file
     read-only (`_reader`), so it is never changed; ValueError naming the file when it is
     missing or not a run file (empty, truncated, garbage, another program's database)."""
-    try:
-        db = _reader(path)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            db.execute("SELECT trial, status FROM trials LIMIT 0")
-        finally:
-            db.close()
-    except sqlite3.DatabaseError as err:  # includes "file is not a database", "no such table"
-        raise ValueError(f"{path} is not an MNAS Explorer run file ({err})") from None
+    with _reading(path) as db:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        db.execute("SELECT trial, status FROM trials LIMIT 0")
     return None if row is None else str(row[0])
 
 
+def check_run(path: Path) -> None:
+    """ValueError naming the file unless `path` is a whole run file of this schema that a
+    writer can continue: its pages pass SQLite's quick_check, its meta and config parse, its
+    tables have their columns and its strategy state loads. Reads only."""
+    version = probe(path)
+    if version != str(SCHEMA_VERSION):
+        raise ValueError(f"{path}: run store schema version {version!r}, this version of MNAS "
+                         f"Explorer reads {SCHEMA_VERSION}")
+    with _reading(path) as db:
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise ValueError(f"{path} is damaged (SQLite's quick_check: {check})")
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        columns = {row[1] for row in db.execute("PRAGMA table_info(trials)")}
+        state = db.execute("SELECT state FROM strategy_state").fetchone()
+    missing = set(TRIAL_COLUMNS) - columns
+    if missing:
+        raise ValueError(f"{path}: its trials table lacks {', '.join(sorted(missing))}")
+    _summary(path, meta, {}, None)
+    _config(meta, path)
+    if state is not None:
+        decode_state(state[0], path)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves in _tx.
-    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves in _tx. The journal stays as the
+    # file has it until RunStore's first write (`_write`).
+    return sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
 
 
 @contextmanager
@@ -292,10 +268,11 @@ def _tx(db: sqlite3.Connection):
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # a failed COMMIT (a full disk) may have rolled back already
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
 
 
 def _check_columns(row: dict) -> None:
@@ -308,62 +285,74 @@ def _check_columns(row: dict) -> None:
 def read_trials(path: str | Path, include_pending: bool = False,
                 db: sqlite3.Connection | None = None) -> pd.DataFrame:
     """All finished trials of a run, one row each, in trial order."""
-    own = db is None
-    db = db or _reader(path)
-    try:
-        where = "" if include_pending else "WHERE status != 'pending'"
-        return pd.read_sql_query(f"SELECT * FROM trials {where} ORDER BY trial", db)
-    finally:
-        if own:
-            db.close()
+    where = "" if include_pending else "WHERE status != 'pending'"
+    sql = f"SELECT * FROM trials {where} ORDER BY trial"
+    if db is not None:
+        return pd.read_sql_query(sql, db)
+    with _reading(path) as db:
+        return pd.read_sql_query(sql, db)
 
 
 def read_config(path: str | Path) -> dict:
     """The run's config; `reward` holds the resolved target T once the run has started."""
-    db = _reader(path)
+    with _reading(path) as db:
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+    return _config(meta, path)
+
+
+def _config(meta: dict, path: str | Path) -> dict:
     try:
-        return _config(dict(db.execute("SELECT key, value FROM meta")))
-    finally:
-        db.close()
-
-
-def _config(meta: dict) -> dict:
-    cfg = json.loads(meta["config"])
+        cfg = json.loads(meta["config"])
+        reward = json.loads(meta["reward"]) if "reward" in meta else None
+    except KeyError:
+        raise ValueError(f"{path}: its meta table holds no config") from None
+    except (TypeError, ValueError) as err:  # json's errors are ValueErrors without the file
+        raise ValueError(f"{path}: its stored config is not JSON ({err})") from None
+    if not isinstance(cfg, dict) or not isinstance(reward, (dict, type(None))):
+        raise ValueError(f"{path}: its stored config is not a JSON object")
     if "reward" in meta:
-        cfg["reward"] = json.loads(meta["reward"])
+        cfg["reward"] = reward
     return cfg
 
 
 def read_meta(path: str | Path) -> dict:
     """status ('created' | 'running' | 'finished' | 'stopped' | 'failed'), pid, name, times
     and counts. A run marked running whose process is gone reads as 'stopped'."""
-    db = _reader(path)
-    try:
+    with _reading(path) as db:
         meta = dict(db.execute("SELECT key, value FROM meta"))
         counts = dict(db.execute("SELECT status, COUNT(*) FROM trials GROUP BY status"))
         last = db.execute("SELECT MAX(finished_at) FROM trials").fetchone()[0]
-    finally:
-        db.close()
-    pid = int(meta["pid"]) if meta.get("pid") else None
-    status = meta["status"]
+    return _summary(path, meta, counts, last)
+
+
+def _summary(path, meta: dict, counts: dict, last) -> dict:
+    try:
+        pid = int(meta["pid"]) if meta.get("pid") else None
+        status, name = str(meta["status"]), str(meta["name"])
+        created, updated = float(meta["created_at"]), max(float(meta["updated_at"]),
+                                                          float(last or 0.0))
+    except KeyError as err:
+        raise ValueError(f"{path}: its meta table holds no {err}") from None
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: unreadable meta value ({err})") from None
     if status == "running" and (pid is None or not _alive(pid)):
         status = "stopped"
-    return {"name": meta["name"], "status": status, "pid": pid,
-            "created_at": float(meta["created_at"]),
-            "updated_at": max(float(meta["updated_at"]), last or 0.0),
-            "n_trials": counts.get("ok", 0) + counts.get("failed", 0),
+    return {"name": name, "status": status, "pid": pid, "created_at": created,
+            "updated_at": updated, "n_trials": counts.get("ok", 0) + counts.get("failed", 0),
             "n_failed": counts.get("failed", 0), "n_pending": counts.get("pending", 0)}
 
 
 def list_runs(*folders: str | Path) -> pd.DataFrame:
     """One row per run file (*.db) in the folders: path, name, status, strategy, reward
-    settings, trial counts. Files that are not run stores are skipped."""
+    settings, trial counts. Files that are not run stores of this schema are skipped."""
     rows = []
     for folder in folders:
         for path in sorted(Path(folder).glob("*.db")):
             try:
+                if probe(path) != str(SCHEMA_VERSION):  # a newer version's: not ours to read
+                    continue
                 meta, cfg = read_meta(path), read_config(path)
-            except (sqlite3.DatabaseError, KeyError, ValueError):
+            except ValueError:  # every reader's failure is one (`_reading`)
                 continue
             reward = cfg.get("reward") or {}  # None until a run with T = auto measures T
             rows.append({"path": str(path), "name": meta["name"], "status": meta["status"],
@@ -375,21 +364,64 @@ def list_runs(*folders: str | Path) -> pd.DataFrame:
                                        "target_ms", "n_trials", "n_failed", "created_at"])
 
 
+@contextmanager
+def _reading(path: str | Path):
+    """A read-only connection to the run file `path` (`_reader`); SQLite's errors while
+    reading (a truncated page, a missing table) become a ValueError naming the file."""
+    db = _reader(path)
+    try:
+        yield db
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as err:
+        err = err.__cause__ or err  # pandas wraps SQLite's error in a message with the query
+        raise ValueError(f"{path} is not a readable MNAS Explorer run file ({err})") from None
+    finally:
+        db.close()
+
+
+_MAGIC = b"SQLite format 3\x00"
+
+
 def _reader(path: str | Path) -> sqlite3.Connection:
+    """Opens `path` read-only, so reading never changes it or adds files beside it.
+
+    The header is checked first: an empty, truncated or non-SQLite file is refused before
+    SQLite sees it. A WAL-mode file with no -wal beside it (no writer has it open, and none was
+    killed mid-write) is read immutable: opening it otherwise makes -wal and -shm files that a
+    read-only connection cannot remove, and a read-only folder cannot hold. With a -wal
+    (a writer at work, or killed), a plain read-only open sees its latest commits."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"no run store at {path}")
-    # Read-only, so reading never changes a file. A WAL file whose writer is gone needs a -shm
-    # file that a read-only folder cannot hold; there it is read immutable, which sees what was
-    # checkpointed (recorded runs ship in rollback-journal mode, where that is everything).
+        raise ValueError(f"no run store at {path}" + (" (a directory)" if path.is_dir() else ""))
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+        size = path.stat().st_size
+    except OSError as err:
+        raise ValueError(f"cannot read {path}: {err.strerror}") from None
+    if not head:
+        raise ValueError(f"{path} is empty, not an MNAS Explorer run file")
+    if len(head) < 100 or not head.startswith(_MAGIC):
+        raise ValueError(f"{path} is not an MNAS Explorer run file (not an SQLite database)")
+    page = int.from_bytes(head[16:18], "big")
+    whole = (65536 if page == 1 else page) * int.from_bytes(head[28:32], "big")
+    has_wal = Path(f"{path}-wal").exists()
+    # The header's page count is valid when its change counter matches (SQLite's file
+    # format, 1.3.7); without a -wal, a whole file holds all of those pages.
+    if head[24:28] == head[92:96] and not has_wal and size < whole:
+        raise ValueError(f"{path} is truncated ({size} of {whole} bytes)")
     uri = path.resolve().as_uri()
+    if head[18] == 2 and not has_wal:
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True)
     db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
     try:
         db.execute("SELECT 1 FROM sqlite_master LIMIT 1")
-    except sqlite3.OperationalError as err:
+    except sqlite3.DatabaseError as err:
         db.close()
         if "unable to open" not in str(err):
-            raise
+            raise ValueError(f"{path} is not a readable MNAS Explorer run file ({err})") \
+                from None
+        # A WAL file left by a killed writer in a read-only folder: no -shm can be made there,
+        # so read what was checkpointed.
         db = sqlite3.connect(f"{uri}?immutable=1", uri=True)
     return db
 

@@ -149,6 +149,46 @@ def test_kill_minus_nine_then_resume(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_kill_storm_then_resume_equals_an_uninterrupted_run(tmp_path):
+    """kill -9 at random phases (start-up, latency, training, writing), resume each time: the
+    file stays sound and ends with exactly the rows an uninterrupted run records (same seed; the
+    shared latency database makes LAT(m) identical, and ACC(m) is deterministic per seed)."""
+    import random
+
+    cfg = tiny_config(tmp_path, trials=30, train={**TrainConfig(steps=10, batch_size=32,
+                                                                threads=1).__dict__})
+    start_run(cfg, tmp_path / "full.db").close()
+    out, _ = (proc := _spawn(tmp_path / "full.db")).communicate(timeout=600)
+    assert proc.returncode == 0, out  # a process like the storm's: same latency fingerprint
+    path = tmp_path / "storm.db"
+    start_run(cfg, path).close()
+    rng, kills = random.Random(0), 0
+    while kills < 8:
+        done = len(read_trials(path))
+        proc = _spawn(path)
+        if rng.random() < 0.5:  # a moment after start: often before the first trial lands
+            time.sleep(rng.uniform(0.5, 4.0))
+        else:                   # just after a trial was recorded: mid-batch, mid-write
+            _wait_for(path, done + rng.randint(1, 3), proc)
+            time.sleep(rng.uniform(0.0, 0.3))
+        assert proc.poll() is None, "the search finished before the storm did: raise trials"
+        proc.kill()
+        proc.wait(timeout=30)
+        kills += 1
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        db.close()
+    proc = _spawn(path)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    a, b = read_trials(tmp_path / "full.db"), read_trials(path)
+    assert list(b.trial) == list(range(1, 31))  # no gaps, no duplicates
+    cols = ["batch", "arch", "tokens", "status", "accuracy", "latency_ms", "reward"]
+    assert a[cols].equals(b[cols])
+
+
+@pytest.mark.slow
 def test_stop_search_signals_the_running_process(tmp_path):
     path = tmp_path / "run.db"
     start_run(tiny_config(tmp_path, trials=30), path).close()

@@ -1,5 +1,7 @@
 import os
+import random
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -206,3 +208,164 @@ def test_create_in_a_read_only_folder_is_a_clean_error(read_only_view):
     _, view = read_only_view
     with pytest.raises(ValueError, match="cannot create .*a.db: .* is not writable"):
         RunStore.create(view / "a.db", CONFIG)
+
+
+# ------------------------------------------------------------ files that are not ours
+SAMPLE_RUNS = sorted((Path(__file__).parents[1] / "sample_runs").glob("*.db"))
+SAMPLE_RUN = Path(__file__).parents[1] / "sample_runs" / "random.db"  # a real 300-trial run
+
+
+def _sqlite_file(path, wal=False):
+    """Another program's database (optionally in WAL mode, closed cleanly)."""
+    db = sqlite3.connect(path)
+    if wal:
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE notes (x)")
+    db.execute("INSERT INTO notes VALUES ('mine')")
+    db.commit()
+    db.close()
+    return path
+
+
+def _edit(path, *sql):
+    db = sqlite3.connect(path)
+    for statement in sql:
+        db.execute(statement)
+    db.commit()
+    db.close()
+    return path
+
+
+def _run(folder, name="run"):
+    """A run file as `create` leaves it, closed."""
+    RunStore.create(folder / f"{name}.db", CONFIG).close()
+    (folder / f"{name}.db.lock").unlink()  # so that a test sees any file a refusal adds
+    return folder / f"{name}.db"
+
+
+def _bytes(data):
+    def make(folder):
+        (folder / "x.db").write_bytes(data)
+        return folder / "x.db"
+    return make
+
+
+def _truncated(cut):
+    def make(folder):
+        data = SAMPLE_RUN.read_bytes()
+        (folder / "cut.db").write_bytes(data[:cut])
+        return folder / "cut.db"
+    return make
+
+
+def _changed(*sql):
+    return lambda folder: _edit(_run(folder), *sql)
+
+
+def _directory(folder):
+    (folder / "d.db").mkdir()
+    return folder / "d.db"
+
+
+# kind -> (make(folder) -> path, what the error says). Each is refused by RunStore with a
+# ValueError naming the file and left as it was; the readers read what they can of it.
+BAD_FILES = {
+    "empty": (_bytes(b""), "is empty"),
+    "random bytes": (_bytes(random.Random(0).randbytes(8192)), "not an SQLite database"),
+    "text": (_bytes(b"name,value\n" * 500), "not an SQLite database"),
+    "header only": (_truncated(60), "not an SQLite database"),
+    "truncated at 4 KiB": (_truncated(4096), "truncated"),
+    "truncated in the middle": (_truncated(100_001), "truncated"),
+    "truncated by one byte": (_truncated(-1), "truncated"),
+    "foreign sqlite": (lambda f: _sqlite_file(f / "notes.db"), "no such table: meta"),
+    "foreign sqlite, WAL": (lambda f: _sqlite_file(f / "notes.db", wal=True),
+                            "no such table: meta"),
+    "no trials table": (_changed("DROP TABLE trials"), "no such table: trials"),
+    "no state table": (_changed("DROP TABLE strategy_state"), "no such table: strategy_state"),
+    "wrong schema": (_changed("UPDATE meta SET value = '99' WHERE key = 'schema_version'"),
+                     "schema version '99'"),
+    "no config": (_changed("DELETE FROM meta WHERE key = 'config'"), "holds no config"),
+    "config not JSON": (_changed("UPDATE meta SET value = '{trials: 3' WHERE key = 'config'"),
+                        "not JSON"),
+    "config a list": (_changed("UPDATE meta SET value = '[1]' WHERE key = 'config'"),
+                      "not a JSON object"),
+    "no status": (_changed("DELETE FROM meta WHERE key = 'status'"), "holds no 'status'"),
+    "times not numbers": (_changed("UPDATE meta SET value = 'noon' WHERE key = 'created_at'"),
+                          "unreadable meta value"),
+    "state garbage": (_changed("INSERT INTO strategy_state VALUES (1, 1, x'00ff00')"),
+                      "not plain tensors"),
+    "a directory": (_directory, "a directory"),
+    "missing": (lambda f: f / "missing.db", "no run store"),
+}
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("kind", BAD_FILES)
+def test_a_file_that_is_not_a_whole_run_is_refused_and_left_as_it_was(tmp_path, kind):
+    make_file, says = BAD_FILES[kind]
+    path = make_file(tmp_path)
+    before = _files(tmp_path)
+    with pytest.raises(ValueError, match=says) as err:
+        RunStore(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    for read in (read_meta, read_config, read_trials):
+        try:  # a reader may read what it needs (the trials of a run with a bad config) ...
+            read(path)
+        except ValueError as err:  # ... or say in one line that it cannot
+            assert str(path) in str(err) and "\n" not in str(err)
+    listed = list_runs(tmp_path)  # never raises: the app's run list keeps working
+    assert kind in ("no state table", "state garbage") or listed.empty
+    # The same bytes (so the same journal mode), and no RUN.lock, -wal or -shm beside it.
+    assert _files(tmp_path) == before
+
+
+def _journal_mode(path):
+    return {1: "delete", 2: "wal"}[path.read_bytes()[18]]
+
+
+def test_reading_a_wal_file_adds_no_files_beside_it(tmp_path):
+    path = _sqlite_file(tmp_path / "notes.db", wal=True)
+    run = _edit(_run(tmp_path), "PRAGMA journal_mode=WAL")
+    before = _files(tmp_path)
+    read_meta(run), read_trials(run), list_runs(tmp_path)
+    with pytest.raises(ValueError):
+        RunStore(path)
+    assert _files(tmp_path) == before
+
+
+# ------------------------------------------------------------ read-only checkouts
+def test_sample_runs_ship_in_rollback_journal_mode():
+    assert SAMPLE_RUNS, "sample_runs/*.db are part of the repository"
+    assert {p.name: _journal_mode(p) for p in SAMPLE_RUNS} == {
+        p.name: "delete" for p in SAMPLE_RUNS}
+
+
+def test_a_run_is_wal_while_written_and_one_file_at_rest(tmp_path):
+    store = make(tmp_path)
+    assert _journal_mode(store.path) == "delete"  # as created
+    store.add_pending(1, [{"arch": "x"}], {"rng": 1})
+    assert _journal_mode(store.path) == "wal"  # readers read while it writes
+    assert (tmp_path / "a.db-wal").exists()
+    store.close()
+    assert _journal_mode(store.path) == "delete"
+    assert not (tmp_path / "a.db-wal").exists() and not (tmp_path / "a.db-shm").exists()
+
+
+@pytest.mark.parametrize("mode", ["delete", "wal"])
+def test_recorded_runs_read_from_a_read_only_checkout(read_only_view, mode):
+    import shutil
+
+    folder, view = read_only_view
+    src = SAMPLE_RUN
+    shutil.copy(src, folder / "random.db")
+    if mode == "wal":  # a run file from before runs were left in rollback-journal mode
+        _edit(folder / "random.db", "PRAGMA journal_mode=WAL")
+    assert _journal_mode(view / "random.db") == mode
+    assert read_meta(view / "random.db") == read_meta(src)
+    assert read_config(view / "random.db") == read_config(src)
+    assert read_trials(view / "random.db").equals(read_trials(src))
+    runs = list_runs(view)
+    assert list(runs.name) == ["random"] and list(runs.n_trials) == [300]

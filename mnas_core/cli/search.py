@@ -5,12 +5,14 @@ import argparse
 import dataclasses
 import signal
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-from ..data import DataConfig
+from ..data import DataConfig, load_with_bar
 from ..pareto import pareto_mask
 from ..reward import PRESETS, RewardConfig
-from ..search import LatencySetup, SearchConfig, run_search, start_run
+from ..search import (LatencySetup, SearchConfig, check_config, load_config, open_source,
+                      run_search, start_run)
 from ..store import RunStore
 from ..train import TrainConfig
 from .core import load_space
@@ -61,29 +63,64 @@ def cmd_search(args: argparse.Namespace) -> int:
     # SIGINT as ignored, and Python then leaves it ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Everything that can be refused is checked before the run file is created or written:
+    # the config, the dataset, the strategy, the latency source (a phone is connected).
     if args.resume:
-        store = RunStore(args.resume)
-        print(f"resuming {args.resume}")
+        cfg = load_config(args.resume)
+        load_with_bar(cfg.dataset, show=not args.no_progress)  # a first decode shows a bar
+        store = RunStore(args.resume)  # checks the whole file, then locks it; writes nothing
     else:
         cfg = config_from_args(args)
         out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{cfg.strategy}.db")
-        store = start_run(cfg, out, name=args.name)
-        print(f"run file: {out}   (resume with: mnas search --resume {out})")
-    total = store.config()["trials"]
+        if out.exists():  # before loading data or connecting a phone (RunStore.create too)
+            raise ValueError(f"{out} already exists; use --resume, or pick another --out")
+        # A first decode of a folder shows a bar; check_config then reads the tensor cache.
+        load_with_bar(cfg.dataset, show=not args.no_progress)
+        check_config(cfg)
+        store = None
     bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
-        bar = tqdm(total=total, unit="trial", desc="search")
     try:
-        run_search(store, progress=bar)
+        with _phone_errors(cfg, store.path if store else out):
+            try:
+                source = open_source(cfg.latency)
+            except ValueError as err:  # a resumed run's settings: say whose
+                raise ValueError(f"{store.path}: {err}" if store else str(err)) from None
+            if store is None:
+                store = start_run(cfg, out, name=args.name)
+                print(f"run file: {out}   (resume with: mnas search --resume {out})")
+            else:
+                print(f"resuming {args.resume}")
+            if not args.no_progress:
+                from tqdm import tqdm
+                bar = tqdm(total=cfg.trials, unit="trial", desc="search")
+            run_search(store, progress=bar, source=source)
+        report(store)
     except KeyboardInterrupt:
+        if store is None:
+            raise  # nothing was created: plain "interrupted"
         print(f"\nstopped; finished trials are kept. Resume: mnas search --resume {store.path}")
         return 130
     finally:
         if bar is not None:
             bar.close()
-    report(store)
+        if store is not None:
+            store.close()
     return 0
+
+
+@contextmanager
+def _phone_errors(cfg: SearchConfig, path: Path):
+    """A phone that is missing or lost (PhoneError, a RuntimeError) ends in one line too."""
+    if cfg.latency.source != "phone":
+        yield
+        return
+    from ..phone import PhoneError
+    try:
+        yield
+    except PhoneError as err:
+        said = " ".join(str(err).split()).rstrip(".")
+        kept = f". Finished trials are kept: mnas search --resume {path}" if path.exists() else ""
+        raise ValueError(f"--latency phone: {said}{kept}") from None
 
 
 def report(store: RunStore) -> None:
