@@ -12,6 +12,7 @@ import numpy as np
 
 from ..latency import HostLatencyConfig, HostLatencySource, LatencyDB, LutConfig, LutPredictor
 from ..latency.db import default_db_path
+from ..latency.host import BACKENDS
 from .core import add_arch_options, arch_overrides, load_space, resolve_arch
 from .phone import add_connect_options
 
@@ -144,8 +145,8 @@ def register(sub) -> None:
     p.add_argument("--db", default=str(default_db_path()),
                    help="latency database (default: $MNAS_HOME/latency.db or "
                         "~/.cache/mnas/latency.db)")
-    p.add_argument("--backend", default=HostLatencyConfig.backend,
-                   choices=("eager", "torchscript", "executorch"))
+    p.add_argument("--backend", default=HostLatencyConfig.backend, choices=BACKENDS,
+                   help="README 'Latency backends vs the Pixel 1' compares them")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=HostLatencyConfig.warmup)
     p.add_argument("--runs", type=int, default=HostLatencyConfig.runs, help="runs per block")

@@ -43,6 +43,7 @@ backend="executorch" to time the very artefact the phone runs.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -58,10 +59,16 @@ from .db import LatencyDB
 from .export import NearlyEmpty, example_input, layer_input, overhead_input
 from .fingerprint import fingerprint_id, host_fingerprint
 
-BACKENDS = ("eager", "torchscript", "executorch")
+BACKENDS = ("eager", "torchscript", "export", "compile", "executorch")
 TIMERS = ("auto", "cpu", "wall")
 BACKEND_NAMES = {"eager": "eager", "torchscript": "torchscript-frozen",
+                 "export": "torch-export", "compile": "inductor-frozen",
                  "executorch": "executorch-xnnpack"}
+# torch 2.14 deprecates torch.jit.trace/freeze. They stay the default backend while they are the
+# cheapest one that ranks like the phone's runtime (README "Latency backends" has the figures
+# of benchmarks/backends.py behind that), so exactly these three warnings are silenced, nothing
+# else: a user gains nothing from a warning about a choice made for them and measured.
+JIT_DEPRECATIONS = r"`torch\.jit\.(trace|trace_method|freeze)` is deprecated"
 ANCHOR = "anchor"  # database `source` of the reference's anchor figure
 
 
@@ -206,8 +213,16 @@ def prepare(model: nn.Module, example: torch.Tensor, backend: str, threads: int,
         model = model.to(memory_format=torch.channels_last)
         example = example.contiguous(memory_format=torch.channels_last)
     if backend == "torchscript":
-        with torch.inference_mode(False), torch.no_grad():
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", JIT_DEPRECATIONS, FutureWarning)
             model = torch.jit.freeze(torch.jit.trace(model, example))
+    elif backend == "export":  # the graph torch.export captures, run by ATen without Python
+        with torch.no_grad():
+            model = torch.export.export(model, (example,)).module()
+    elif backend == "compile":  # Inductor's C++ code with weights folded in (freezing)
+        model = torch.compile(model, options={"freezing": True})
+        with torch.no_grad():
+            model(example)  # compile now, not inside the first timed run
 
     def run():
         with torch.inference_mode():

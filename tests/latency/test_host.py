@@ -3,6 +3,7 @@ import sqlite3
 
 import numpy as np
 import pytest
+import torch
 
 from mnas_core import zoo
 from mnas_core.latency import HostLatencyConfig, HostLatencySource, LatencyDB, time_callable
@@ -130,3 +131,21 @@ def test_interrupted_measurement_leaves_the_database_intact(tmp_path):
     db = LatencyDB(cfg.db_path)
     assert db.get(TINY.to_string(), kept.fingerprint, "measured").ms == kept.ms
     assert db.get(TINY_B.to_string(), kept.fingerprint, "measured") is None
+
+
+@pytest.mark.parametrize("backend", ["eager", "torchscript", "export",
+                                     pytest.param("compile", marks=pytest.mark.slow)])
+def test_every_host_backend_runs_the_same_network(backend):
+    """Each backend times the network it was given: same outputs as eager PyTorch."""
+    import warnings
+
+    from mnas_core.builder import build_model
+    from mnas_core.latency.export import example_input
+    from mnas_core.latency.host import prepare
+
+    x = example_input(TINY)
+    want = build_model(TINY, seed=0).eval()(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # none reaches the user (see host.py)
+        run = prepare(build_model(TINY, seed=0), x, backend, threads=1, channels_last=True)
+    torch.testing.assert_close(run(), want, rtol=1e-4, atol=1e-4)
