@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mnas_core.executors import (Dask, ExecutorConfig, InProcess, NoWorkersError, ProcessPool,
+from mnas_core.dask_executor import Dask
+from mnas_core.executors import (ExecutorConfig, InProcess, NoWorkersError, ProcessPool,
                                  make_executor)
 
 # A hang here must fail this file, not stall the suite (the bounds below are seconds).
