@@ -54,6 +54,7 @@ def _form(cfg: AppConfig) -> None:
         epochs = c[2].number_input("Epochs per candidate", 0.1, 100.0, d.epochs, step=0.5)
         workers = c[3].number_input("Workers", 1, 64, d.workers,
                                     help="parallel training processes on this machine")
+        _digits_note(cfg)
         st.markdown("**Reward and latency** (latency is measured on the model as deployed: "
                     "224x224, 1000 classes, as in the paper)")
         c = st.columns(5)
@@ -93,6 +94,26 @@ def _form(cfg: AppConfig) -> None:
     runs.forget_run_list()
     st.toast(f"Search {path.stem} started (process {pid}).", icon=":material/rocket_launch:")
     st.rerun()
+
+
+def _digits_note(cfg: AppConfig) -> None:
+    """Say what digits can and cannot teach, measured on the recorded random search."""
+    listed = runs.list_runs(cfg.sample_dirs)
+    found = None
+    if not listed.empty:  # the largest recorded random search on digits
+        rnd = listed[listed["strategy"] == "random"].sort_values("n_trials", ascending=False)
+        for path in rnd["path"]:
+            if runs.config(path).get("dataset", {}).get("name") == "digits":
+                found = analysis.size_signal(runs.trials(path))
+                break
+    measured = (f" (Spearman of accuracy with latency {found[0]:.2f} over the {found[1]} "
+                "models of the recorded random search)" if found else "")
+    st.caption("digits is the offline demo of the mechanics: on it a big network is hardly "
+               f"more accurate than a small one{measured}, so searches drift to the smallest "
+               "networks. For accuracy that is real, train on CIFAR-10 or your own images "
+               "(`folder:PATH`: a class-folder tree, one with train/ and val/ or test/, or "
+               "its .tar.gz); README \"Proxy task on real CIFAR-10\" says what budget ranks "
+               "models and what it costs.")
 
 
 def _own_runs(cfg: AppConfig) -> pd.DataFrame:

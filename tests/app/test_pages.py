@@ -103,6 +103,13 @@ def test_search_page_form_and_empty_state(tmp_path):
     assert "run name" in at.error[0].value
 
 
+def test_search_page_says_what_digits_can_teach_from_the_recorded_run(tmp_path):
+    """The figure is computed from sample_runs/random.db, the 300-model random search."""
+    at = _ok(page_app("search", tmp_path / "runs", ROOT / "sample_runs").run())
+    note = next(c.value for c in at.caption if c.value.startswith("digits is the offline"))
+    assert "Spearman of accuracy with latency 0.04 over the 300 models" in note
+
+
 def test_search_page_watches_a_run_with_resume(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
