@@ -5,6 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.jsonfuzz import JSON, mutations
+
 from mnas_core import zoo
 from mnas_core.arch import (HEAD_RULES, Architecture, BlockSpec, format_arch, format_block,
                             parse_arch, parse_block, parse_blocks)
@@ -166,57 +168,17 @@ def test_block_string_fields_are_validated_like_json():
 
 
 # ---------------------------------------------------------------- fuzzing the JSON boundary
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids,
-                                                               max_size=4),
-    max_leaves=12)
 # Values next to the valid ones: right-looking wrong types and the edges of the ranges.
 TRICKY = st.sampled_from([0, 1, 2, 3, 5, 7, 8, -1, 2 ** 63, 10 ** 400, 3.0, 0.25, -0.0, 1e-300,
                           1e308, float("inf"), float("nan"), True, False, None, "", "3", "no",
                           "relu", "mbconv", [], {}, [3]])
 
 
-def json_paths(doc, prefix=()):
-    yield prefix
-    children = doc.items() if isinstance(doc, dict) else \
-        enumerate(doc) if isinstance(doc, list) else ()
-    for key, child in children:
-        yield from json_paths(child, prefix + (key,))
-
-
-@st.composite
-def mutations(draw, valid: st.SearchStrategy, keys: list[str]):
-    """A valid document with up to three edits: a value replaced, a key or item removed, a
-    key or item added."""
-    doc = copy.deepcopy(draw(valid))
-    for _ in range(draw(st.integers(0, 3))):
-        path = draw(st.sampled_from(list(json_paths(doc))))
-        value = draw(TRICKY | JSON)
-        if not path:
-            doc = value
-            continue
-        *parents, last = path
-        parent = doc
-        for key in parents:
-            parent = parent[key]
-        action = draw(st.sampled_from(["replace", "remove", "add"]))
-        if action == "replace":
-            parent[last] = value
-        elif action == "remove":
-            del parent[last]
-        elif isinstance(parent[last], dict):
-            parent[last][draw(st.sampled_from(keys) | st.text(max_size=6))] = value
-        elif isinstance(parent[last], list):
-            parent[last].append(value)
-    return doc
-
-
 ARCH_KEYS = list(A1_DICT) + list(A1_DICT["blocks"][0])
 ARCH_DOCS = architectures().map(lambda a: json.loads(a.to_json()))
 # Half the examples are edited valid documents: random JSON is almost never an architecture.
 ARCH_TEXTS = st.one_of(JSON.map(json.dumps), st.text(max_size=20),
-                       *[mutations(ARCH_DOCS, ARCH_KEYS).map(json.dumps)] * 2)
+                       *[mutations(ARCH_DOCS, ARCH_KEYS, TRICKY).map(json.dumps)] * 2)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)

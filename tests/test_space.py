@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.jsonfuzz import JSON, mutations
+
 from mnas_core.arch import format_arch, parse_arch
 from mnas_core.space import BlockOptions, SearchSpace, parse_op
 
@@ -151,50 +153,10 @@ def test_space_json_that_is_not_an_object(text):
 
 
 # ---------------------------------------------------------------- fuzzing the JSON boundary
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids,
-                                                               max_size=4),
-    max_leaves=12)
 # Values next to the valid ones: right-looking wrong types and the edges of the ranges.
 TRICKY = st.sampled_from([0, 1, 2, 3, 5, -1, -2, 2 ** 63, 10 ** 400, 3.0, 0.25, 1.25, -0.0,
                           1e308, float("inf"), float("nan"), True, False, None, "", "32", "no",
                           "mbconv6", "pool", [], {}, [3], [0.25], [16, 1, 1]])
-
-
-def json_paths(doc, prefix=()):
-    yield prefix
-    children = doc.items() if isinstance(doc, dict) else \
-        enumerate(doc) if isinstance(doc, list) else ()
-    for key, child in children:
-        yield from json_paths(child, prefix + (key,))
-
-
-@st.composite
-def mutations(draw, valid: st.SearchStrategy, keys: list[str]):
-    """A valid document with up to three edits: a value replaced, a key or item removed, a
-    key or item added."""
-    doc = copy.deepcopy(draw(valid))
-    for _ in range(draw(st.integers(0, 3))):
-        path = draw(st.sampled_from(list(json_paths(doc))))
-        value = draw(TRICKY | JSON)
-        if not path:
-            doc = value
-            continue
-        *parents, last = path
-        parent = doc
-        for key in parents:
-            parent = parent[key]
-        action = draw(st.sampled_from(["replace", "remove", "add"]))
-        if action == "replace":
-            parent[last] = value
-        elif action == "remove":
-            del parent[last]
-        elif isinstance(parent[last], dict):
-            parent[last][draw(st.sampled_from(keys) | st.text(max_size=6))] = value
-        elif isinstance(parent[last], list):
-            parent[last].append(value)
-    return doc
 
 
 SAMPLE_SPACES = sorted((Path(__file__).parents[1] / "sample_runs" / "spaces").glob("*.json"))
@@ -203,7 +165,8 @@ VALID_SPACES = [DEFAULT, json.loads(SearchSpace(resolution=32, num_classes=10,
     [json.loads(p.read_text()) for p in SAMPLE_SPACES]
 SPACE_KEYS = list(DEFAULT) + list(DEFAULT["blocks"][0])
 SPACE_TEXTS = st.one_of(JSON.map(json.dumps), st.text(max_size=20),
-                        *[mutations(st.sampled_from(VALID_SPACES), SPACE_KEYS).map(json.dumps)] * 2)
+                        *[mutations(st.sampled_from(VALID_SPACES), SPACE_KEYS,
+                                    TRICKY).map(json.dumps)] * 2)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
