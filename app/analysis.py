@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from mnas_core.reward import RewardConfig, rescore
+from mnas_core.store import TrialStatus
 
 
 def _ranks(values: pd.Series) -> pd.Series:
@@ -62,7 +63,7 @@ def best_row(df: pd.DataFrame) -> pd.Series | None:
 def size_signal(trials: pd.DataFrame) -> tuple[float, int] | None:
     """Spearman rank correlation of accuracy with latency over a run's ok trials, and their
     count: how much a proxy task lets a bigger network score higher (None below 10 trials)."""
-    ok = trials[(trials["status"] == "ok") & trials["accuracy"].notna()
+    ok = trials[(trials["status"] == TrialStatus.OK) & trials["accuracy"].notna()
                 & trials["latency_ms"].notna()]
     if len(ok) < 10:
         return None

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from mnas_core import ops
 from mnas_core.arch import Architecture
-from mnas_core.builder import expand_layers
+from mnas_core.layers import expand_layers
 from mnas_core.profile import profile
 
-# Paper-like colours per ConvOp; any other MBConvN gets the last one.
+# Paper-like colours per space token (ops.Op.token); any other op or MBConvN gets "other".
 OP_COLORS = {"conv": "#BDBDBD", "sepconv": "#8FB8DE", "mbconv3": "#A8D5A2",
-             "mbconv6": "#F7B977", "mbconv": "#E8A0A8", "io": "#ECECEC"}
+             "mbconv6": "#F7B977", "other": "#E8A0A8", "io": "#ECECEC"}
 BOX_W, GAP, BOX_H = 1.0, 0.55, 4.2
 
 
@@ -28,12 +29,11 @@ class Box:
 
 
 def op_name(op: str, exp_ratio: int) -> str:
-    return {"conv": "Conv", "sepconv": "SepConv"}.get(op, f"MBConv{exp_ratio}")
+    return ops.get(op).display(exp_ratio)
 
 
 def _color(op: str, exp_ratio: int) -> str:
-    return OP_COLORS["mbconv" + str(exp_ratio)] if op == "mbconv" and exp_ratio in (3, 6) \
-        else OP_COLORS.get(op, OP_COLORS["mbconv"])
+    return OP_COLORS.get(ops.get(op).token(exp_ratio), OP_COLORS["other"])
 
 
 def boxes(arch: Architecture) -> list[Box]:
@@ -112,4 +112,4 @@ def legend_items() -> list[tuple[str, str]]:
     """(label, colour) pairs for a legend under the diagram."""
     return [("Conv", OP_COLORS["conv"]), ("SepConv", OP_COLORS["sepconv"]),
             ("MBConv3", OP_COLORS["mbconv3"]), ("MBConv6", OP_COLORS["mbconv6"]),
-            ("other MBConv", OP_COLORS["mbconv"])]
+            ("other", OP_COLORS["other"])]

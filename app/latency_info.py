@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mnas_core.arch import Architecture
-from mnas_core.builder import expand_layers
+from mnas_core.layers import expand_layers
 
 BUILD = "`mnas latency build-table mnasnet_a1 mobilenet_v2 --sample 20`"
 

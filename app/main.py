@@ -16,23 +16,23 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.config import parse_args  # noqa: E402
+from app.nav import PAGES_KEY  # noqa: E402
 from app.views import inspector, phone, results, reward, search, space  # noqa: E402
 
-PAGES = (  # (module, title, icon, url path)
-    (space, "Search space", ":material/account_tree:", "space"),
-    (reward, "Reward explorer", ":material/tune:", "reward"),
-    (search, "Run a search", ":material/play_circle:", "search"),
-    (results, "Results & comparison", ":material/insights:", "results"),
-    (inspector, "Model inspector", ":material/memory:", "inspector"),
-    (phone, "Phone", ":material/smartphone:", "phone"),
+PAGES = (  # (module, title, icon); each module owns its url path (URL)
+    (space, "Search space", ":material/account_tree:"),
+    (reward, "Reward explorer", ":material/tune:"),
+    (search, "Run a search", ":material/play_circle:"),
+    (results, "Results & comparison", ":material/insights:"),
+    (inspector, "Model inspector", ":material/memory:"),
+    (phone, "Phone", ":material/smartphone:"),
 )
 
 
 # Widget values worth keeping while the user visits other pages (Streamlit forgets the state
 # of widgets a run does not draw; re-assigning makes it plain session state that survives).
-KEEP = ("rw_T", "rw_alpha", "rw_beta", "rw_k", "rw_r", "rw_run", "res_runs", "insp_source",
-        "insp_zoo", "insp_res", "insp_classes", "insp_text", "insp_run", "space_seed",
-        "ph_how", "ph_host", "ph_port", "ph_runner")
+# Each page lists its own in KEEP.
+KEEP = tuple(key for mod, _, _ in PAGES for key in mod.KEEP)
 
 
 def main(argv: list[str]) -> None:
@@ -41,10 +41,10 @@ def main(argv: list[str]) -> None:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     st.set_page_config(page_title="MNAS Explorer", page_icon=":material/hub:", layout="wide")
-    pages = [st.Page(functools.partial(mod.page, cfg), title=title, icon=icon, url_path=url,
-                     default=i == 0)
-             for i, (mod, title, icon, url) in enumerate(PAGES)]
-    st.session_state["_nav"] = {url: pg for (_, _, _, url), pg in zip(PAGES, pages)}
+    pages = [st.Page(functools.partial(mod.page, cfg), title=title, icon=icon,
+                     url_path=mod.URL, default=i == 0)
+             for i, (mod, title, icon) in enumerate(PAGES)]
+    st.session_state[PAGES_KEY] = {mod.URL: pg for (mod, _, _), pg in zip(PAGES, pages)}
     with st.sidebar:
         st.markdown("### MNAS Explorer")
         st.caption("Platform-aware neural architecture search, after Tan et al., "

@@ -6,26 +6,14 @@ every trial, is re-read as soon as it changes.
 """
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from mnas_core import store as run_store
 from mnas_core.arch import Architecture
 from mnas_core.reward import RewardConfig
-
-STORE_MISSING = ("The run store (mnas_core/store.py) is not available in this installation, "
-                 "so recorded runs cannot be read.")
-
-
-def store():
-    """mnas_core.store, or None when it is not installed (a page then explains)."""
-    try:
-        return importlib.import_module("mnas_core.store")
-    except ImportError:
-        return None
-
 
 def stamp(path: str | Path) -> tuple:
     """Changes whenever the run file (or its write-ahead log) changes."""
@@ -41,12 +29,12 @@ def stamp(path: str | Path) -> tuple:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _trials(path: str, version: tuple) -> pd.DataFrame:
-    return store().read_trials(path)
+    return run_store.read_trials(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _config(path: str, version: tuple) -> dict:
-    return store().read_config(path)
+    return run_store.read_config(path)
 
 
 def trials(path) -> pd.DataFrame:
@@ -60,7 +48,7 @@ def config(path) -> dict:
 def meta(path) -> dict:
     """Not cached: a run's status also depends on whether its process is still alive, which
     the file's stamp does not show (a killed search leaves the file untouched)."""
-    return store().read_meta(path)
+    return run_store.read_meta(path)
 
 
 @st.cache_data(show_spinner=False, ttl=2)
@@ -68,7 +56,7 @@ def _list(folders: tuple[str, ...]) -> pd.DataFrame:
     existing = [f for f in folders if Path(f).is_dir()]
     if not existing:
         return pd.DataFrame()
-    return store().list_runs(*existing)
+    return run_store.list_runs(*existing)
 
 
 def forget_run_list() -> None:

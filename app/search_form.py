@@ -8,31 +8,57 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mnas_core import registry
 from mnas_core.reward import PRESETS, RewardConfig
 from mnas_core.space import SearchSpace
 
-STRATEGIES = ("ppo", "random", "evolution")
-DATASETS = ("digits", "cifar10", "cifar100")  # or folder:PATH, typed in
-LATENCY_SOURCES = ("measured", "predicted", "phone")
+# The menus (STRATEGIES, DATASETS, LATENCY_SOURCES): every registered name, read from
+# mnas_core.registry when asked for, so a plug-in registered after this import is listed too.
+# A dataset that takes an argument (folder:PATH) is typed in rather than listed.
+_MENUS = {"STRATEGIES": lambda: registry.STRATEGIES.names(),
+          "DATASETS": lambda: tuple(e.name for e in registry.DATASETS.entries() if not e.arg),
+          "LATENCY_SOURCES": lambda: registry.LATENCY_SOURCES.names()}
+
+
+def __getattr__(name: str):
+    if name in _MENUS:
+        return _MENUS[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
 @dataclass(frozen=True)
 class FormValues:
+    """What the Run-a-search form holds. None: the default search's value, the one
+    `mnas search` uses too (SearchConfig's defaults: the one place they are set)."""
+
     name: str
-    dataset: str = "digits"     # digits | cifar10 | cifar100 | folder:PATH
-    subset: int = 0             # training images used (0 = all)
-    epochs: float = 3.0         # proxy training budget per candidate
-    strategy: str = "ppo"
-    trials: int = 40
-    batch_size: int = 8
-    target_ms: float = 0.0      # 0 = automatic: MobileNetV2's latency on the source
-    preset: str = "soft"        # "hard" | "soft" | "custom"
-    alpha: float = -0.07
-    beta: float = -0.07
-    latency_source: str = "measured"
-    workers: int = 2
-    seed: int = 0
+    dataset: str | None = None       # a name in registry.DATASETS (or folder:PATH)
+    subset: int | None = None        # training images used (0 = all)
+    epochs: float | None = None      # proxy training budget per candidate
+    strategy: str | None = None
+    trials: int | None = None
+    batch_size: int | None = None
+    target_ms: float = 0.0           # 0 = automatic: MobileNetV2's latency on the source
+    preset: str = "soft"             # "hard" | "soft" | "custom"
+    alpha: float = PRESETS["soft"][0]
+    beta: float = PRESETS["soft"][1]
+    latency_source: str | None = None
+    workers: int | None = None
+    seed: int | None = None
+
+
+def defaults(name: str = "") -> FormValues:
+    """The form's starting values: the default search's (SearchConfig, as the CLI's)."""
+    from mnas_core.search import SearchConfig  # imported on use: it loads torch
+
+    c = SearchConfig()
+    return FormValues(name=name, dataset=c.dataset.name, subset=c.dataset.train_images or 0,
+                      epochs=c.train.epochs, strategy=c.strategy, trials=c.trials,
+                      batch_size=c.batch_size, latency_source=c.latency.source,
+                      workers=c.workers, seed=c.seed)
 
 
 def default_name(strategy: str, preset: str) -> str:
@@ -70,8 +96,10 @@ def build_config(v: FormValues, space: SearchSpace):
     from mnas_core.search import LatencySetup, SearchConfig
     from mnas_core.train import TrainConfig
 
-    if v.strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {v.strategy!r}")
+    d = defaults()
+    v = dataclasses.replace(v, **{f.name: getattr(d, f.name) for f in dataclasses.fields(v)
+                                  if getattr(v, f.name) is None})
+    registry.STRATEGIES.get(v.strategy)  # ValueError naming the registered strategies
     if v.workers < 1:
         raise ValueError(f"workers must be at least 1, got {v.workers}")
     data = DataConfig(name=v.dataset.strip(), train_images=int(v.subset) or None)

@@ -15,9 +15,6 @@ NO_RUNS = ("No runs found in {folders}. Start one on the **Run a search** page (
 
 def available_runs(cfg: AppConfig) -> pd.DataFrame | None:
     """The run list, or None after explaining why there is nothing to pick from."""
-    if runs.store() is None:
-        st.info(runs.STORE_MISSING, icon=":material/info:")
-        return None
     try:
         df = runs.list_runs(cfg.run_folders())
     except Exception as err:  # a corrupt file in a folder must not take the page down

@@ -21,6 +21,7 @@ import torch
 from mnas_core.data import DataConfig, load_dataset
 from mnas_core.executors import Outcome
 from mnas_core.latency.base import LatencyResult
+from mnas_core.registry import STRATEGIES
 from mnas_core.reward import RewardConfig
 from mnas_core.search import SearchConfig, run_search, start_run
 from mnas_core.space import SearchSpace
@@ -75,7 +76,7 @@ def main() -> None:
     print(f"baseline: one candidate evaluation (default proxy budget): {eval_ms:.0f} ms")
     print(f"{'strategy':>10} {'ms/trial':>9} {'vs 5 ms target':>15} {'share of evaluation':>20}")
     with tempfile.TemporaryDirectory() as tmp:
-        for strategy in ("random", "evolution", "ppo"):
+        for strategy in STRATEGIES:
             ms = overhead_ms(strategy, args.trials, args.batch, Path(tmp))
             print(f"{strategy:>10} {ms:9.2f} {ms / 5:14.2f}x {ms / eval_ms:19.2%}")
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mnas_core.registry import STRATEGIES
+
 
 def replay(path: Path, strategy: str, trials: int, with_state: bool) -> list[dict]:
     from mnas_core.space import SearchSpace
@@ -54,7 +56,7 @@ def replay(path: Path, strategy: str, trials: int, with_state: bool) -> list[dic
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=1000)
-    p.add_argument("--strategy", default="ppo")
+    p.add_argument("--strategy", default="ppo", choices=STRATEGIES.names())
     args = p.parse_args(argv)
     import torch
     torch.set_num_threads(1)  # the controller's update is small; more threads only contend

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mnas_core.pareto import hypervolume
+from mnas_core.registry import LATENCY_SOURCES, STRATEGIES
 from mnas_core.search import LatencySetup, SearchConfig, run_search, start_run
 from mnas_core.store import read_config, read_trials
 
@@ -25,13 +26,13 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=60)
     ap.add_argument("--batch", type=int, default=SearchConfig().batch_size)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--latency", default="predicted")
+    ap.add_argument("--latency", default="predicted", choices=LATENCY_SOURCES.names())
     ap.add_argument("--latency-db", help="shared latency database (default: a fresh one)")
     args = ap.parse_args()
     results: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         db = args.latency_db or str(Path(tmp) / "latency.db")
-        for strategy in ("ppo", "random", "evolution"):
+        for strategy in STRATEGIES:
             for seed in range(args.seeds):
                 cfg = SearchConfig(strategy=strategy, trials=args.trials, batch_size=args.batch,
                                    seed=seed, latency=LatencySetup(args.latency,

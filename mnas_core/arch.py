@@ -8,7 +8,8 @@ A block string follows the TensorFlow MnasNet reference, e.g. ``r2_k3_s22_e6_i16
 
 The conv op is implied where the reference leaves it implicit: ``e1`` is a depthwise-separable
 block (``sepconv``: depthwise, BN, act, [SE], pointwise, BN) and ``e>1`` an inverted bottleneck
-(``mbconv``). These are the paper's ConvOps: conv, dconv (sepconv) and MBConv.
+(``mbconv``). These are the paper's ConvOps: conv, dconv (sepconv) and MBConv; ops.py's table
+defines them and their flag tokens.
 
 A whole network is its blocks joined by commas, optionally followed by ``;key=value`` fields for
 the network-wide settings that differ from the defaults (width, resolution, classes...).
@@ -26,11 +27,12 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-OPS = ("conv", "sepconv", "mbconv")
+from . import config, ops
+
 SKIPS = ("none", "identity", "pool")
 KERNELS = (3, 5, 7)
 ACTS = ("relu", "relu6")
-# How the 1x1 head conv follows the width multiplier w (builder.expand_layers applies it):
+# How the 1x1 head conv follows the width multiplier w (layers.expand_layers applies it):
 #   "fixed"  head_chs at every width: the TensorFlow MnasNet reference (mnasnet_model.py builds
 #            the head with filters=1280 whatever the depth multiplier) and torchvision's mnasnet*;
 #   "widen"  round_filters(head_chs * max(1, w)): MobileNetV2 (Sandler et al. 2018, sec. 4,
@@ -150,12 +152,13 @@ class BlockSpec:
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
-        put("op", check_choice("op", self.op, OPS))
+        put("op", check_choice("op", self.op, tuple(ops.OPS)))
         put("kernel", check_int_choice("kernel", self.kernel, KERNELS))
         put("stride", check_int_choice("stride", self.stride, (1, 2)))
         put("exp_ratio", check_int("exp_ratio", self.exp_ratio, 1, MAX_EXP_RATIO))
-        if self.op == "mbconv":
-            _check(self.exp_ratio > 1, "mbconv needs exp_ratio > 1 (e1 is a sepconv block)")
+        if ops.OPS[self.op].expands:
+            _check(self.exp_ratio > 1, f"{self.op} needs exp_ratio > 1 (e1 is a "
+                                       f"{ops.implied(False).name} block)")
         else:
             _check(self.exp_ratio == 1, f"{self.op} has no expansion: exp_ratio must be 1")
         put("in_chs", check_int("in_chs", self.in_chs, 1, MAX_CHANNELS))
@@ -166,12 +169,7 @@ class BlockSpec:
 
     @classmethod
     def from_dict(cls, d, where: str = "block") -> "BlockSpec":
-        fields = [f.name for f in dataclasses.fields(cls)]
-        check_fields(where, d, set(fields), required=tuple(fields[:6]))
-        try:
-            return cls(**d)
-        except ValueError as err:
-            raise ValueError(f"{where}: {err}") from None
+        return config.load(cls, d, where)
 
 
 @dataclass(frozen=True)
@@ -183,7 +181,7 @@ class Architecture:
     on a 4x4 map. `head_rule` says how the head follows the width multiplier (see HEAD_RULES);
     the default "fixed" is the TensorFlow MnasNet reference's rule."""
 
-    blocks: tuple[BlockSpec, ...]
+    blocks: tuple[BlockSpec, ...] = dataclasses.field(metadata={"item": "block"})
     width: float = 1.0
     resolution: int = 224
     in_chans: int = 3
@@ -215,8 +213,14 @@ class Architecture:
         put("head_rule", check_choice("head_rule", self.head_rule, HEAD_RULES))
         chs = self.stem_chs
         for i, b in enumerate(self.blocks):
-            _check(b.in_chs == chs, f"block {i + 1} ({format_block(b)}) has i{b.in_chs} "
-                                    f"but the previous layer outputs {chs} channels")
+            # The TF reference builds each layer from its real input, so a declared input that
+            # differs loads there (its mnasnet-small does it); it changes nothing but the skip
+            # where the block neither expands nor squeezes and declares i != o. Anything
+            # else is a slip in the string: refuse it.
+            _check(b.in_chs == chs or (b.exp_ratio == 1 and not b.se_ratio and
+                                       b.skip != "pool" and b.in_chs != b.out_chs),
+                   f"block {i + 1} ({format_block(b)}) has i{b.in_chs} but the previous layer "
+                   f"outputs {chs} channels")
             chs = b.out_chs if b.repeats else chs
 
     def replace(self, **changes) -> "Architecture":
@@ -234,11 +238,7 @@ class Architecture:
     @classmethod
     def from_dict(cls, d) -> "Architecture":
         """The inverse of `to_dict`; ValueError naming the field for anything else."""
-        check_fields("architecture", d, {f.name for f in dataclasses.fields(cls)},
-                     required=("blocks",))
-        blocks = check_list("architecture field 'blocks'", d["blocks"])
-        specs = tuple(BlockSpec.from_dict(b, f"block {i}") for i, b in enumerate(blocks, 1))
-        return cls(**{**d, "blocks": specs})
+        return config.load(cls, d, "architecture")
 
     @classmethod
     def from_json(cls, text: str) -> "Architecture":
@@ -261,8 +261,9 @@ def parse_block(text: str) -> BlockSpec:
         raise ValueError("empty block string: expected e.g. r2_k3_s22_e6_i16_o24")
     fields: dict[str, str] = {}
     flags: list[str] = []
+    op_flags = ops.flags()
     for tok in text.strip().split("_"):
-        if tok in ("noskip", "pool", "conv"):
+        if tok in ("noskip", "pool") or tok in op_flags:
             if tok in flags:
                 raise ValueError(f"block {text!r}: token {tok!r} given twice")
             flags.append(tok)
@@ -291,7 +292,11 @@ def parse_block(text: str) -> BlockSpec:
     if len(s) != 2 or s[0] != s[1]:
         raise ValueError(f"block {text!r}: token 's{s}' must be two equal digits (s11, s22)")
     exp = integer("e")
-    op = "conv" if "conv" in flags else ("mbconv" if exp > 1 else "sepconv")
+    chosen = [op_flags[f] for f in flags if f in op_flags]
+    if len(chosen) > 1:
+        raise ValueError(f"block {text!r}: op tokens {' and '.join(o.flag for o in chosen)} "
+                         "contradict each other")
+    op = chosen[0].name if chosen else ops.implied(exp > 1).name
     skip = "none" if "noskip" in flags else ("pool" if "pool" in flags else "identity")
     try:
         return BlockSpec(op=op, kernel=integer("k"), stride=int(s[0]), exp_ratio=exp,
@@ -314,8 +319,9 @@ def format_block(b: BlockSpec) -> str:
         parts.append(f"se{_decimal(b.se_ratio)}")
     if b.skip != "identity":
         parts.append("noskip" if b.skip == "none" else "pool")
-    if b.op == "conv":
-        parts.append("conv")
+    flag = ops.get(b.op).flag
+    if flag:
+        parts.append(flag)
     return "_".join(parts)
 
 

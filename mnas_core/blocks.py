@@ -5,8 +5,15 @@ TensorFlow reference's momentum 0.99 / eps 1e-3 (PyTorch momentum = 1 - 0.99).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 import torch
 from torch import nn
+
+from .ops import se_width
+
+if TYPE_CHECKING:
+    from .layers import Layer
 
 BN_MOMENTUM = 0.01
 BN_EPS = 1e-3
@@ -70,11 +77,6 @@ class Shortcut(nn.Module):
         return out
 
 
-def se_width(in_chs: int, se_ratio: float) -> int:
-    """MnasNet's squeeze width: max(1, int(input_filters * se_ratio))."""
-    return max(1, int(in_chs * se_ratio))
-
-
 class MBConv(nn.Module):
     """Mobile inverted bottleneck: 1x1 expand, BN, act, k x k depthwise, BN, act, [SE],
     1x1 project, BN (linear), + shortcut."""
@@ -122,3 +124,14 @@ class RegularConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.shortcut(x, self.se(self.conv(x)))
+
+
+# ops.OPS name -> the module for one layer of that op (builder.build_layer reads it).
+BLOCKS: dict[str, Callable[["Layer"], nn.Module]] = {
+    "mbconv": lambda L: MBConv(L.in_chs, L.out_chs, L.kernel, L.stride, L.exp_ratio,
+                               L.se_ratio, L.skip, L.act),
+    "sepconv": lambda L: SepConv(L.in_chs, L.out_chs, L.kernel, L.stride, L.se_ratio, L.skip,
+                                 L.act),
+    "conv": lambda L: RegularConv(L.in_chs, L.out_chs, L.kernel, L.stride, L.se_ratio, L.skip,
+                                  L.act),
+}

@@ -1,15 +1,17 @@
-"""The Dask executor (contract: mnas_core.executors): candidates on a Dask cluster, with the
-same bounds as the local pool. Kept apart so that `import mnas_core.executors` never needs
-dask, an optional runtime dependency."""
+"""The Dask executor (contract: mnas_core.executors.Executor): candidates on a Dask cluster,
+with the same bounds as the local pool. Kept apart so that `import mnas_core.executors` never
+needs dask, an optional runtime dependency."""
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
-from .executors import ExecutorConfig, NoWorkersError, Outcome, _Base, _call, _died, _timed_out
+from .executors import (Executor, ExecutorConfig, NoWorkersError, Outcome, _call, _died,
+                        _timed_out)
 
 
-class Dask(_Base):
+class Dask(Executor):
     """Dask distributed. With no address, a LocalCluster of worker processes bound to
     127.0.0.1 (no dashboard); with `address="tcp://HOST:8786"`, an existing scheduler.
 
@@ -50,6 +52,10 @@ class Dask(_Base):
                 self.cluster.close(timeout=self.rpc_timeout_s)
             raise ValueError(f"cannot reach the Dask scheduler at {address}: {err}") from None
 
+    @classmethod
+    def from_config(cls, cfg: ExecutorConfig) -> "Dask":
+        return cls(cfg.scheduler, cfg.workers, cfg.candidate_timeout_s, cfg.start_timeout_s)
+
     def _processing(self) -> dict[str, list] | None:
         """{worker: keys it runs}, every worker listed; None when the scheduler is unreachable."""
         try:
@@ -58,15 +64,37 @@ class Dask(_Base):
         except Exception:  # noqa: BLE001 - lost connection, timeout: counted as no workers
             return None
 
+    def _threads(self) -> int:
+        """Threads of the running workers, at least 1 (so that a cluster with none still gets
+        a candidate, and start_timeout_s can tell that none starts)."""
+        try:
+            ncores = self.client.sync(self.client.scheduler.ncores_running,
+                                      callback_timeout=self.rpc_timeout_s)
+        except Exception:  # noqa: BLE001 - unreachable: _processing reports it
+            return 1
+        return max(1, sum(ncores.values()))
+
     def run(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
         from distributed import wait
 
-        cfg = self.config
-        futures = {self.client.submit(_call, fn, item, pure=False): i
-                   for i, item in enumerate(items)}
+        cfg, todo = self.config, deque(enumerate(items))
+        futures: dict[Any, int] = {}  # in flight: future -> item index
         started: dict[Any, tuple[float, str]] = {}  # future -> (when, worker) it started
         progress = time.monotonic()  # when a candidate last started or finished
+
+        def top_up() -> None:
+            """As many candidates in flight as the cluster has threads, no more: the scheduler
+            queues only large batches itself and would stack a small one's extra candidates
+            on busy workers, where a worker restarted for a timed-out candidate (or killed by
+            one) would take them with it."""
+            for _ in range(self._threads() - len(futures) if todo else 0):
+                index, item = todo.popleft()
+                futures[self.client.submit(_call, fn, item, pure=False)] = index
+                if not todo:
+                    return
+
         try:
+            top_up()
             while futures:
                 try:
                     wait(list(futures), timeout=self.poll_s, return_when="FIRST_COMPLETED")
@@ -90,6 +118,7 @@ class Dask(_Base):
                     self._restart(worker)
                     yield Outcome(futures.pop(fut), None, _timed_out(cfg.candidate_timeout_s),
                                   worker)
+                top_up()
         finally:  # failed or abandoned: nothing of this batch keeps running on the cluster
             if futures:
                 try:

@@ -1,22 +1,7 @@
-"""Executors run candidate evaluations, possibly in parallel, behind one small interface.
-
-Contract (tests/test_executors.py runs it against every implementation):
-- `run(fn, items)` yields exactly one `Outcome` per item, in completion order, with the
-  item's index. `fn` must be a picklable module-level function.
-- An exception raised by `fn` becomes `Outcome.error` ("TypeName: message"); it never
-  escapes `run`, and the other items still complete.
-- A worker that dies (killed, out of memory) fails the one candidate it held, with an error
-  that says so; the other candidates still complete and the executor keeps working.
-- Every wait is bounded (`ExecutorConfig`): a candidate still running `candidate_timeout_s`
-  after it started on a worker fails ("timed out") and its worker is replaced; when no
-  worker can be had for `start_timeout_s` (none starts, none is left, the scheduler is
-  gone), `run` raises `NoWorkersError`, a ValueError, so the search fails with one line.
-- `close()` releases workers; an executor is also a context manager.
-
-Implementations: `InProcess` (tests, debugging, no parallelism: fn runs in the caller, so
-nothing waits and nothing bounds it), `ProcessPool` (the default: local worker processes),
-`Dask` (mnas_core.dask_executor: a LocalCluster on 127.0.0.1, or a scheduler address for users
-who outgrow one machine).
+"""Executors run candidate evaluations, possibly in parallel, behind one small interface
+(`Executor`; mnas_core.testing.executor checks the contract): `InProcess` (tests, debugging: fn
+runs in the caller), `ProcessPool` (the default: local worker processes) and `Dask`
+(mnas_core.dask_executor: a LocalCluster on 127.0.0.1, or a scheduler for more than one machine).
 """
 from __future__ import annotations
 
@@ -26,12 +11,13 @@ import signal
 import socket
 import time
 import traceback
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_ready
 from multiprocessing.reduction import ForkingPickler
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator
 
-EXECUTORS = ("inprocess", "process", "dask")
+from .registry import EXECUTORS
 
 
 @dataclass(frozen=True)
@@ -54,8 +40,7 @@ class ExecutorConfig:
     start_timeout_s: float = 300.0
 
     def __post_init__(self):
-        if self.kind not in EXECUTORS:
-            raise ValueError(f"unknown executor {self.kind!r}; use inprocess, process or dask")
+        EXECUTORS.get(self.kind)  # ValueError naming the registered executors
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         for name in ("candidate_timeout_s", "start_timeout_s"):
@@ -81,14 +66,55 @@ class Outcome:
         return self.error is None
 
 
-class Executor(Protocol):
-    name: str
+class Executor(ABC):
+    """Runs `fn(item)` for a batch of candidates and reports each as an `Outcome`.
 
+    A registered executor (mnas_core.registry.EXECUTORS) is built by a classmethod
+    `from_config(ExecutorConfig)` and says its registered name in `name`. Every wait is
+    bounded by that config: `candidate_timeout_s` per candidate, from when a worker starts it,
+    and `start_timeout_s` for having any worker at all. An executor that runs fn in the caller
+    (`InProcess`) has no worker to lose and nothing that can bound fn.
+
+    How it is called: from one thread (the search loop), one run at a time: each run's
+    iterator is used up or closed before the next `run`. It is a context manager whose exit
+    calls `close`.
+    """
+
+    name: str  # its name in mnas_core.registry.EXECUTORS
+
+    @abstractmethod
     def run(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
-        ...
+        """Evaluate `fn(item)` for every item, yielding exactly one Outcome per item as each
+        finishes (completion order: a fast candidate is not held back behind a slow one),
+        with the item's index in `items`, fn's return value and the worker it ran on
+        (non-empty). `fn` is a module-level function and `items` are picklable: they may
+        travel to another process.
 
+        A candidate's failure is its Outcome, never an exception, and the other items still
+        complete:
+        - an exception raised by fn becomes `error` "TypeName: message ...";
+        - a worker that dies (killed, out of memory) fails only the candidate it held, once
+          (it is not retried on another worker it could kill too), with an error containing
+          "worker process died"; the executor replaces the worker and keeps working;
+        - a candidate still running `candidate_timeout_s` after a worker started it fails
+          with an error starting "timed out", and its worker is replaced.
+        The one exception: when no worker can be had for `start_timeout_s` (none starts, none
+        is left, the scheduler is unreachable), `run` raises NoWorkersError, a ValueError, so
+        the search fails with one line.
+
+        Closing the iterator early (an abandoned batch) leaves nothing of that batch to
+        answer a later run."""
+
+    @abstractmethod
     def close(self) -> None:
-        ...
+        """Release the workers: once it returns, no worker process this executor started is
+        left running."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def _worker_id() -> str:
@@ -115,16 +141,12 @@ def _died(how: str) -> str:
     return f"worker process died ({how}) while this candidate was in flight"
 
 
-class _Base:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class InProcess(_Base):
+class InProcess(Executor):
     name = "inprocess"
+
+    @classmethod
+    def from_config(cls, cfg: ExecutorConfig) -> "InProcess":
+        return cls()  # nothing to bound: fn runs in the caller
 
     def run(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
         for i, item in enumerate(items):
@@ -193,7 +215,7 @@ class _Worker:
         return f"exit code {code}"
 
 
-class ProcessPool(_Base):
+class ProcessPool(Executor):
     """Local worker processes (spawned: a forked child of a process that already ran torch's
     thread pools can deadlock). Workers inherit the environment, glibc malloc tunables
     included, are started once and reused across batches; one that dies or times out is
@@ -208,6 +230,10 @@ class ProcessPool(_Base):
         self.workers = workers
         self._ctx = mp.get_context("spawn")
         self._pool: list[_Worker] = []
+
+    @classmethod
+    def from_config(cls, cfg: ExecutorConfig) -> "ProcessPool":
+        return cls(cfg.workers, cfg.candidate_timeout_s, cfg.start_timeout_s)
 
     def run(self, fn: Callable, items: Iterable) -> Iterator[Outcome]:
         todo = enumerate(items)
@@ -313,13 +339,7 @@ class ProcessPool(_Base):
 def make_executor(kind: str = "process", workers: int = 2, scheduler: str | None = None,
                   candidate_timeout_s: float = 3600.0,
                   start_timeout_s: float = 300.0) -> Executor:
-    """The executor an `ExecutorConfig` with these fields names (a scheduler means Dask)."""
+    """The executor an `ExecutorConfig` with these fields names (a scheduler means Dask),
+    imported on use (dask is optional at runtime)."""
     cfg = ExecutorConfig(kind, workers, scheduler, candidate_timeout_s, start_timeout_s)
-    bounds = {"candidate_timeout_s": cfg.candidate_timeout_s,
-              "start_timeout_s": cfg.start_timeout_s}
-    if cfg.scheduler or cfg.kind == "dask":
-        from .dask_executor import Dask  # dask is imported on use: optional at runtime
-        return Dask(cfg.scheduler, cfg.workers, **bounds)
-    if cfg.kind == "inprocess":
-        return InProcess()
-    return ProcessPool(cfg.workers, **bounds)
+    return EXECUTORS.load("dask" if cfg.scheduler else cfg.kind).from_config(cfg)

@@ -8,64 +8,27 @@ cost no MACs. Parameters count conv/linear weights and biases and BatchNorm weig
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
+from . import ops
 from .arch import Architecture
-from .blocks import se_width
-from .builder import Layer, expand_layers
-
-
-@dataclass(frozen=True)
-class Cost:
-    params: int
-    macs: int
-
-    def __add__(self, other: "Cost") -> "Cost":
-        return Cost(self.params + other.params, self.macs + other.macs)
-
-
-ZERO = Cost(0, 0)
-
-
-def _conv_bn(in_chs: int, out_chs: int, kernel: int, out_res: int, groups: int = 1) -> Cost:
-    weights = kernel * kernel * (in_chs // groups) * out_chs
-    return Cost(weights + 2 * out_chs, weights * out_res * out_res)
-
-
-def _se(chs: int, squeeze: int) -> Cost:
-    fc = 2 * chs * squeeze
-    return Cost(fc + squeeze + chs, fc)
+from .layers import Layer, expand_layers
+from .ops import ZERO, Cost, conv_bn
 
 
 def _shortcut(L: Layer) -> Cost:
     if L.skip == "pool" and L.in_chs != L.out_chs:
-        return _conv_bn(L.in_chs, L.out_chs, 1, L.out_res)
+        return conv_bn(L.in_chs, L.out_chs, 1, L.out_res)
     return ZERO
 
 
 def layer_cost(L: Layer) -> Cost:
-    r = L.out_res
+    """One layer's params and MACs: the fixed kinds here, every ConvOp from its ops.OPS row."""
     if L.kind in ("stem", "head"):
-        return _conv_bn(L.in_chs, L.out_chs, L.kernel, r)
+        return conv_bn(L.in_chs, L.out_chs, L.kernel, L.out_res)
     if L.kind == "classifier":
         return Cost(L.in_chs * L.out_chs + L.out_chs, L.in_chs * L.out_chs)
-    squeeze = se_width(L.in_chs, L.se_ratio)
-    if L.kind == "mbconv":
-        mid = L.in_chs * L.exp_ratio
-        cost = (_conv_bn(L.in_chs, mid, 1, L.res) + _conv_bn(mid, mid, L.kernel, r, mid)
-                + _conv_bn(mid, L.out_chs, 1, r) + (_se(mid, squeeze) if L.se_ratio else ZERO))
-    elif L.kind == "sepconv":
-        cost = (_conv_bn(L.in_chs, L.in_chs, L.kernel, r, L.in_chs)
-                + _conv_bn(L.in_chs, L.out_chs, 1, r)
-                + (_se(L.in_chs, squeeze) if L.se_ratio else ZERO))
-    elif L.kind == "conv":
-        cost = (_conv_bn(L.in_chs, L.out_chs, L.kernel, r)
-                + (_se(L.out_chs, squeeze) if L.se_ratio else ZERO))
-    else:
-        raise ValueError(f"unknown layer kind {L.kind!r}")
-    return cost + _shortcut(L)
+    return ops.get(L.kind).cost(L) + _shortcut(L)
 
 
 def totals(arch: Architecture) -> Cost:

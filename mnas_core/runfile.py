@@ -12,12 +12,12 @@ import os
 import socket
 from pathlib import Path
 
-import torch
-
 
 def encode_state(state: dict) -> bytes:
     """A strategy's state as bytes that `decode_state` reads back; ValueError when it holds
     anything but tensors and plain data (such a state could not be resumed safely)."""
+    import torch  # here, not at the top: reading a run's tables must not need torch
+
     buf = io.BytesIO()
     torch.save(state, buf)
     blob = buf.getvalue()
@@ -28,6 +28,8 @@ def encode_state(state: dict) -> bytes:
 def decode_state(blob: bytes, where: str | Path) -> dict:
     """Tensors, numbers, strings, lists, tuples and dicts, or ValueError. torch's weights_only
     unpickler never imports or calls anything outside that set, so no code in `blob` runs."""
+    import torch
+
     try:
         state = torch.load(io.BytesIO(blob), weights_only=True)
     except Exception as err:  # UnpicklingError, RuntimeError, EOFError, ...: all mean unsafe

@@ -2,7 +2,7 @@
 
 glibc's default malloc returns big freed blocks to the OS and maps fresh ones on every call;
 on a 2-core host that made training ~2x slower and made eager latency jump between two levels
-from one process to the next (../shared/REFERENCE.md). These tunables keep freed memory in the
+from one process to the next (docs/facts.md). These tunables keep freed memory in the
 process. They are read by glibc at process start, so a running process cannot apply them to
 itself: entry points re-exec once (`reexec_with_malloc_tunables`) and child processes inherit
 the environment (`tuned_env`).

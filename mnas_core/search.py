@@ -21,33 +21,27 @@ import json
 import math
 import os
 import platform
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from . import __version__, zoo
+from . import __version__, config, zoo
 from .arch import Architecture, parse_arch
 from .data import DataConfig, load_dataset
 from .executors import Executor, make_executor
 from .profile import totals
-from .reward import RewardConfig, reward
-from .runtime import tuned_env
+from .registry import EXECUTORS, LATENCY_SOURCES, STRATEGIES
+from .reward import RewardConfig, check_reward_config, reward
 from .space import SearchSpace
-from .store import RunStore, check_run, read_config, read_meta, writer_of
+from .store import RunStatus, RunStore, TrialStatus, check_run, read_config
 from .strategies import make_strategy
 from .train import TrainConfig, evaluate_candidate
-
-LATENCY_SOURCES = ("measured", "predicted", "phone")
 
 
 @dataclass(frozen=True)
 class LatencySetup:
-    """Where LAT(m) comes from and for which deployment of the model. `options` are fields of
-    the source's config (HostLatencyConfig, LutConfig or the phone's)."""
+    """Where LAT(m) comes from (a name in mnas_core.registry.LATENCY_SOURCES) and for which
+    deployment of the model. `options` are the source's settings (see `make_source`)."""
 
     source: str = "measured"
     resolution: int = 224
@@ -55,9 +49,7 @@ class LatencySetup:
     options: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.source not in LATENCY_SOURCES:
-            raise ValueError(f"latency source must be one of {LATENCY_SOURCES}, "
-                             f"got {self.source!r}")
+        LATENCY_SOURCES.get(self.source)  # ValueError naming the registered sources
 
     def deployed(self, arch: Architecture) -> Architecture:
         """The network whose latency counts: the searched blocks at deployment size."""
@@ -65,10 +57,7 @@ class LatencySetup:
                             in_chans=3, small_input=False)
 
     def make_source(self):
-        if self.source == "phone":  # imported on use: needs adb-shell
-            from .phone import PhoneLatency, phone_config_from_dict
-            return PhoneLatency(phone_config_from_dict(self.options))
-        from .latency import make_source
+        from .latency import make_source  # imported on use: it needs torch
         return make_source(self.source, **self.options)
 
 
@@ -94,6 +83,17 @@ class SearchConfig:
     seed: int = 0
 
     def __post_init__(self):
+        STRATEGIES.get(self.strategy)  # ValueErrors naming the registered choices
+        EXECUTORS.get(self.executor)
+        ex = self.exponents
+        if not (isinstance(ex, tuple) and len(ex) == 2 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in ex)):
+            raise ValueError(f"exponents must be (alpha, beta), two numbers, got {ex!r:.40}")
+        try:
+            alpha, beta = float(ex[0]), float(ex[1])
+        except OverflowError:
+            raise ValueError(f"exponents must be finite numbers, got {ex!r:.40}") from None
+        check_reward_config(75.0, alpha, beta)  # what a RewardConfig refuses or warns of
         if self.trials < 1 or self.batch_size < 1:
             raise ValueError(f"trials and batch_size must be >= 1 (got {self.trials}, "
                              f"{self.batch_size})")
@@ -107,30 +107,9 @@ class SearchConfig:
     def from_dict(cls, d: dict) -> "SearchConfig":
         """The config `to_dict` wrote; ValueError for anything else (a run file's config may
         come from anywhere)."""
-        if not isinstance(d, dict):
-            raise ValueError(f"a search config is a JSON object, got {type(d).__name__}")
-        try:
-            return cls._from_dict({k: v for k, v in d.items() if k != "versions"})
-        except (TypeError, KeyError, AttributeError) as err:  # a field of the wrong type
-            raise ValueError(f"search config: {type(err).__name__}: {err}") from None
-
-    @classmethod
-    def _from_dict(cls, d: dict) -> "SearchConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown search config field(s): {', '.join(sorted(unknown))}")
-        parts = {"dataset": DataConfig, "train": TrainConfig, "latency": LatencySetup}
-        for name, sub in parts.items():
-            if name in d and isinstance(d[name], dict):
-                d[name] = sub(**d[name])
-        if "exponents" in d:
-            d["exponents"] = tuple(d["exponents"])
-        if isinstance(d.get("reward"), dict):
-            d["reward"] = RewardConfig(**d["reward"])
-        if isinstance(d.get("space"), dict):
-            d["space"] = SearchSpace.from_dict(d["space"])
-        return cls(**d)
+        if isinstance(d, dict):  # the versions a run file records beside its config
+            d = {k: v for k, v in d.items() if k != "versions"}
+        return config.load(cls, d, "search config")
 
 
 def versions() -> dict:
@@ -236,7 +215,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
     train_cfg = worker_train_config(cfg)
     own_executor = executor is None
     executor = executor or make_executor(cfg.executor, cfg.workers, cfg.scheduler)
-    store.set_status("running", os.getpid())
+    store.set_status(RunStatus.RUNNING, os.getpid())
     try:
         done = store.count()
         if progress is not None:
@@ -256,18 +235,20 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
                                  "params": cost.params, "macs": cost.macs})
                 store.add_pending(batch, rows, strategy.state_dict())
                 todo = store.batch_trials(batch)
-            _evaluate(store, [t for t in todo if t["status"] == "pending"], cfg, train_cfg,
-                      data.name, source, rcfg, executor, progress)
+            pending = [t for t in todo if t["status"] == TrialStatus.PENDING]
+            _evaluate(store, pending, cfg, train_cfg, data.name, source, rcfg, executor,
+                      progress)
             told = store.batch_trials(batch)
             strategy.tell([json.loads(t["tokens"]) for t in told],
-                          [t["reward"] if t["status"] == "ok" else math.nan for t in told])
+                          [t["reward"] if t["status"] == TrialStatus.OK else math.nan
+                           for t in told])
             done, todo = store.count(), None
-        store.set_status("finished")
+        store.set_status(RunStatus.FINISHED)
     except KeyboardInterrupt:
-        store.set_status("stopped")
+        store.set_status(RunStatus.STOPPED)
         raise
     except BaseException:
-        store.set_status("failed")
+        store.set_status(RunStatus.FAILED)
         raise
     finally:
         if own_executor:
@@ -298,7 +279,7 @@ def _evaluate(store, pending, cfg: SearchConfig, train_cfg: TrainConfig, data_na
         try:
             lat[t["trial"]] = _latency_fields(source, cfg.latency.deployed(parse_arch(t["arch"])))
         except ValueError as err:  # this model cannot run; a lost device is not caught here
-            store.finish(t["trial"], {"status": "failed", "error": f"latency: {err}"})
+            store.finish(t["trial"], {"status": TrialStatus.FAILED, "error": f"latency: {err}"})
             _tick(progress, None)
     trials = [t["trial"] for t in pending if t["trial"] in lat]
     tasks = [(t["arch"], cfg.dataset, train_cfg) for t in pending if t["trial"] in lat]
@@ -308,12 +289,13 @@ def _evaluate(store, pending, cfg: SearchConfig, train_cfg: TrainConfig, data_na
         fields = {**lat[trial], "train_budget": budget, "worker": out.worker}
         if out.ok:
             r = out.value
-            fields.update(status="ok", accuracy=r["top1"], top5=r["top5"],
+            fields.update(status=TrialStatus.OK, accuracy=r["top1"], top5=r["top5"],
                           train_seconds=r["train_seconds"],
                           reward=float(reward(r["top1"], fields["latency_ms"], rcfg)),
                           total_seconds=r["total_seconds"] + fields["latency_seconds"])
         else:
-            fields.update(status="failed", error=f"training on {data_name}: {out.error}")
+            fields.update(status=TrialStatus.FAILED,
+                          error=f"training on {data_name}: {out.error}")
         store.finish(trial, fields)
         _tick(progress, fields)
 
@@ -322,37 +304,6 @@ def _tick(progress, fields: dict | None) -> None:
     if progress is None:
         return
     progress.update(1)
-    if fields and fields.get("status") == "ok":
+    if fields and fields.get("status") == TrialStatus.OK:
         progress.set_postfix_str(f"acc {fields['accuracy']:.3f} lat {fields['latency_ms']:.1f}ms"
                                  f" R {fields['reward']:.4f}")
-
-
-# ------------------------------------------------------------ background runs (the app)
-def spawn_search(cfg: SearchConfig, path: str | Path, name: str | None = None) -> int:
-    """Create the run file and start the search in a detached process; returns its pid.
-    Output goes to PATH.log next to the run file."""
-    start_run(cfg, path, name).close()
-    return resume_search(path)
-
-
-def resume_search(path: str | Path) -> int:
-    """Continue the run at `path` in a detached process; returns its pid. ValueError when a
-    search already writes it (the child would refuse too: RunStore's writer lock)."""
-    path = Path(path)
-    holder = writer_of(path)
-    if holder:
-        raise ValueError(f"{path} is already being written by {holder}")
-    log = open(path.with_suffix(".log"), "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "mnas_core", "search", "--resume", str(path),
-                             "--no-progress"], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=tuned_env(), start_new_session=True)
-    log.close()
-    return proc.pid
-
-
-def stop_search(path: str | Path) -> None:
-    """Ask a running search to stop (SIGINT): finished trials stay, in-flight ones are lost and
-    re-run on resume."""
-    meta = read_meta(path)
-    if meta["status"] == "running" and meta["pid"]:
-        os.kill(meta["pid"], signal.SIGINT)

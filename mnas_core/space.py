@@ -22,32 +22,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import config, ops, zoo
 from .arch import (KERNELS, MAX_CHANNELS, MAX_CLASSES, MAX_EXP_RATIO, MAX_REPEATS,
                    MAX_RESOLUTION, MAX_WIDTH, SKIPS, Architecture, BlockSpec, check_bool,
-                   check_fields, check_int, check_int_choice, check_list, check_real, load_json)
-from .builder import round_filters
+                   check_int, check_int_choice, check_list, check_real, load_json,
+                   parse_blocks)
+from .layers import round_filters
 
 DECISIONS = ("op", "kernel", "se_ratio", "skip", "filter_mult", "layer_delta")
-# MobileNetV2 1.0's blocks as (out_chs, layers, stride); the stem has 32 filters.
-MOBILENET_V2_SKELETON = ((16, 1, 1), (24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1),
-                         (160, 3, 2), (320, 1, 1))
+# MobileNetV2 1.0's blocks (zoo.MOBILENET_V2) as (out_chs, layers, stride); the stem has 32
+# filters: (16, 1, 1), (24, 2, 2), (32, 3, 2), (64, 4, 2), (96, 3, 1), (160, 3, 2), (320, 1, 1).
+MOBILENET_V2_SKELETON = tuple((b.out_chs, b.repeats, b.stride)
+                              for b in parse_blocks(zoo.MOBILENET_V2))
 
 
 def parse_op(token: str) -> tuple[str, int]:
-    """'conv' | 'sepconv' | 'mbconvN' (2 <= N <= MAX_EXP_RATIO) -> (op, exp_ratio)."""
-    if token in ("conv", "sepconv"):
-        return token, 1
-    n = token[6:] if isinstance(token, str) and token.startswith("mbconv") else ""
-    # ASCII only (str.isdigit takes other scripts' digits); the length check keeps int() cheap.
-    if n.isascii() and n.isdigit() and len(n) <= 3 and n[0] != "0" \
-            and 2 <= int(n) <= MAX_EXP_RATIO:
-        return "mbconv", int(n)
-    raise ValueError(f"unknown op {token!r}: use conv, sepconv or mbconvN with "
-                     f"2 <= N <= {MAX_EXP_RATIO} (e.g. mbconv3, mbconv6)")
+    """A space token ('conv', 'sepconv', 'mbconvN' with 2 <= N <= MAX_EXP_RATIO; the forms of
+    ops.OPS) -> (op, exp_ratio)."""
+    return ops.parse_token(token, MAX_EXP_RATIO)
 
 
 def op_token(op: str, exp_ratio: int) -> str:
-    return f"mbconv{exp_ratio}" if op == "mbconv" else op
+    return ops.get(op).token(exp_ratio)
 
 
 _OPTION_TYPES = {"ops": str, "kernels": int, "se_ratios": float, "skips": str,
@@ -102,7 +98,8 @@ class SearchSpace:
     """Per-block options over a skeleton, plus the network-wide settings of every sample."""
 
     blocks: tuple[BlockOptions, ...] = field(
-        default_factory=lambda: tuple(BlockOptions() for _ in MOBILENET_V2_SKELETON))
+        default_factory=lambda: tuple(BlockOptions() for _ in MOBILENET_V2_SKELETON),
+        metadata={"item": "block"})
     skeleton: tuple[tuple[int, int, int], ...] = MOBILENET_V2_SKELETON
     stem_chs: int = 32
     resolution: int = 224
@@ -285,18 +282,7 @@ class SearchSpace:
     def from_dict(cls, d) -> "SearchSpace":
         """The inverse of `to_dict`; ValueError naming the field for anything else. Absent
         fields take the paper's defaults."""
-        d = dict(check_fields("search space", d, {f.name for f in dataclasses.fields(cls)}))
-        if "blocks" in d:
-            opt_fields = {f.name for f in dataclasses.fields(BlockOptions)}
-            blocks = []
-            for i, b in enumerate(check_list("search space field 'blocks'", d["blocks"]), 1):
-                check_fields(f"block {i}", b, opt_fields, noun="option")
-                try:
-                    blocks.append(BlockOptions(**b))
-                except ValueError as err:
-                    raise ValueError(f"block {i}: {err}") from None
-            d["blocks"] = tuple(blocks)
-        return cls(**d)
+        return config.load(cls, d, "search space")
 
     @classmethod
     def from_json(cls, text: str) -> "SearchSpace":

@@ -41,21 +41,8 @@ class TrainingDiverged(RuntimeError):
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train one candidate. Defaults are the proxy budget of a classroom search on the
-    built-in digits (see README "Proxy task" for the measured cost and fidelity).
-
-    bn_momentum=0.1: the reference's 0.99 decay (PyTorch momentum 0.01) needs thousands of
-    steps to forget the initial running statistics; a proxy run has ~50 steps, and evaluating
-    with half-initial statistics ranks models by how fast BN converges, not by how good they are.
-    bn_recalibrate=512: even at 0.1 the running statistics lag weights that still move fast, so
-    before validation they are recomputed from 512 training images at the final weights (one
-    forward pass, no gradients; after 60 steps one random model scored 0.38 with the lagging
-    statistics and 0.69 with fresh batch statistics).
-    lr=0.05 at batch 64: at 0.1 (and 0.05 at batch 32) training losses of random models ended
-    above chance level; 0.02 learned too slowly for the budget.
-    epochs=2 (34 steps of 64 on the 1,079 digits): ~4 s per random model of the space on 2
-    cores, so a 100-trial search fits in minutes; 3 epochs cost ~6 s with no measured gain in
-    seed-to-seed rank agreement.
-    """
+    built-in digits (README "Proxy task": measured cost and fidelity; docs/proxy_training.md:
+    the measurement behind each default)."""
 
     epochs: float = 2.0             # budget in passes over the training set ...
     steps: int | None = None        # ... or in optimizer steps (wins when set)

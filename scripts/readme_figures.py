@@ -1,6 +1,6 @@
 """Static README images from the recorded runs in sample_runs/ (issue 8).
 
-    flock /tmp/mnas-cpu.lock python scripts/readme_figures.py [--runs sample_runs] [--out docs/img]
+    flock /tmp/mnas-cpu.lock python -m scripts.readme_figures [--runs sample_runs] [--out docs/img]
 
 Writes three PNGs with kaleido (it drives a headless Chromium; set BROWSER_PATH, or have
 /usr/bin/chromium, e.g. `apt-get install -y chromium`):
@@ -25,17 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
+
+from mnas_core.arch import parse_arch
+from mnas_core.search import LatencySetup
+from mnas_core.store import read_config, read_trials
+from mnas_core.viz import figure6, latency_evidence, pareto_overlay
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # `app` is not an installed package; its charts are plotly-only
-
-from app.charts import pareto_overlay  # noqa: E402
-from mnas_core.arch import parse_arch  # noqa: E402
-from mnas_core.figures import figure6, latency_evidence  # noqa: E402
-from mnas_core.search import LatencySetup  # noqa: E402
-from mnas_core.store import read_config, read_trials  # noqa: E402
-
 REQUIRED = {"hard": "hard_ppo.db", "soft": "soft_ppo.db"}
 OPTIONAL = {"random": "random.db"}
 SIZE = dict(width=1100, scale=2)  # ~2200 px wide: sharp on high-DPI screens, small files
@@ -52,19 +48,6 @@ def load_runs(folder: Path) -> tuple[dict, dict, dict]:
     singles = {p.stem.removeprefix("single_op_"): read_trials(p)
                for p in sorted(folder.glob("single_op_*.db"))}
     return runs, configs, singles
-
-
-def fronts_figure(runs: dict, singles: dict, target_ms: float) -> go.Figure:
-    fig = pareto_overlay(runs, target_ms=target_ms)
-    symbols = ["x", "diamond", "square", "cross", "star", "triangle-up"]
-    for i, (op, d) in enumerate(singles.items()):
-        d = d[d.status == "ok"]
-        fig.add_trace(go.Scatter(x=d.latency_ms, y=100 * d.accuracy, mode="markers",
-                                 name=f"single op: {op}",
-                                 marker=dict(size=13, symbol=symbols[i % len(symbols)],
-                                             line=dict(width=1, color="#222"))))
-    fig.update_layout(title=dict(text="Pareto fronts of the recorded searches", x=0.01))
-    return fig
 
 
 def latency_table(runs: dict, configs: dict, n: int, calibrate: int,
@@ -110,8 +93,10 @@ def main(argv=None) -> int:
     targets = {n: c["reward"]["target_ms"] for n, c in configs.items()}
     args.out.mkdir(parents=True, exist_ok=True)
 
+    fronts = pareto_overlay(runs, targets["hard"], singles,
+                            title="Pareto fronts of the recorded searches")
     images = {"hard_vs_soft.png": (figure6({n: runs[n] for n in REQUIRED}, targets), 650),
-              "pareto_fronts.png": (fronts_figure(runs, singles, targets["hard"]), 480)}
+              "pareto_fronts.png": (fronts, 480)}
     if not args.skip_latency:
         print("latency image: measuring on this CPU", flush=True)
         table = latency_table(runs, configs, args.models, args.calibrate)
@@ -126,5 +111,6 @@ if __name__ == "__main__":
     from mnas_core.runtime import malloc_tuned, tuned_env
     # Steady latency needs glibc's malloc tunables, read only at process start: re-exec once.
     if not malloc_tuned() and sys.platform == "linux":
-        os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]], tuned_env())
+        # orig_argv repeats how it was started (`-m scripts.readme_figures` or the file).
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], tuned_env())
     sys.exit(main())

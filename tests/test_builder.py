@@ -4,7 +4,8 @@ import torch
 
 from mnas_core import zoo
 from mnas_core.arch import parse_arch
-from mnas_core.builder import build_model, expand_layers, round_filters
+from mnas_core.builder import build_model
+from mnas_core.layers import expand_layers, round_filters
 from mnas_core.profile import layer_cost, totals
 from mnas_core.space import SearchSpace
 

@@ -13,7 +13,8 @@ from mnas_core.data import DataConfig
 from mnas_core.executors import InProcess
 from mnas_core.reward import RewardConfig, reward
 from mnas_core.runtime import tuned_env
-from mnas_core.search import LatencySetup, SearchConfig, run_search, start_run, stop_search
+from mnas_core.background import stop_search
+from mnas_core.search import LatencySetup, SearchConfig, run_search, start_run
 from mnas_core.store import RunStore, read_meta, read_trials
 from mnas_core.train import TrainConfig
 

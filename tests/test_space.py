@@ -96,7 +96,7 @@ def test_json_round_trip_and_errors():
         SearchSpace.from_json("{not json")
     d = json.loads(space.to_json())
     d["blocks"][2]["colour"] = ["red"]
-    with pytest.raises(ValueError, match="block 3: unknown option"):
+    with pytest.raises(ValueError, match="block 3: unknown field.*colour"):
         SearchSpace.from_dict(d)
 
 
@@ -122,7 +122,7 @@ def with_change(path, value):
 
 
 @pytest.mark.parametrize("path, value, message", [
-    (("blocks",), 5, "'blocks' must be a list"),
+    (("blocks",), 5, "search space: blocks must be a list, got int"),
     (("blocks", 0), "conv", "block 1 must be a JSON object"),
     (("blocks", 1, "ops"), "conv", "block 2: ops must be a list"),
     (("blocks", 0, "kernels"), [3.0, 5], "block 1: kernels must be an integer"),

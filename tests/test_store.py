@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mnas_core.store import (SCHEMA_VERSION, TRIAL_COLUMNS, RunStore, list_runs, read_config,
-                             read_meta, read_trials, writer_of)
+from mnas_core.store import (SCHEMA_VERSION, TRIAL_COLUMNS, RunStatus, RunStore, TrialStatus,
+                             list_runs, read_config, read_meta, read_trials, writer_of)
 
 CONFIG = {"strategy": "random", "trials": 3, "reward": {"target_ms": 10, "alpha": 0, "beta": -1}}
 
@@ -33,6 +33,27 @@ def test_schema_and_pandas_read_api(tmp_path):
     assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (
         str(SCHEMA_VERSION),)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_statuses_are_enums_stored_as_their_strings(tmp_path):
+    store = make(tmp_path)
+    assert read_meta(store.path)["status"] == RunStatus.CREATED == "created"
+    [ok, failed, pending] = store.add_pending(1, [{"arch": "x", "tokens": "[0]"}] * 3, {})
+    store.finish(ok, {"status": TrialStatus.OK, "reward": 0.5})
+    store.finish(failed, {"status": "failed", "error": "boom"})  # a plain string still works
+    store.set_status(RunStatus.RUNNING, os.getpid())
+    raw = sqlite3.connect(store.path)
+    assert raw.execute("SELECT status, typeof(status) FROM trials ORDER BY trial").fetchall() \
+        == [("ok", "text"), ("failed", "text"), ("pending", "text")]
+    assert raw.execute("SELECT value FROM meta WHERE key = 'status'").fetchone() == ("running",)
+    meta = read_meta(store.path)
+    assert meta["status"] == RunStatus.RUNNING and meta["n_pending"] == 1
+    assert list(read_trials(store.path).status) == [TrialStatus.OK, TrialStatus.FAILED]
+    assert store.count(TrialStatus.FAILED) == 1 and store.count() == 2
+    with pytest.raises(ValueError, match="'paused' is not a valid RunStatus"):
+        store.set_status("paused")
+    assert set(TrialStatus) == {"pending", "ok", "failed"}
+    assert set(RunStatus) == {"created", "running", "finished", "stopped", "failed"}
 
 
 def test_errors_name_the_problem(tmp_path):

@@ -5,7 +5,8 @@ from torch import nn
 
 from mnas_core import zoo
 from mnas_core.arch import HEAD_RULES, parse_arch
-from mnas_core.builder import build_model, expand_layers
+from mnas_core.builder import build_model
+from mnas_core.layers import expand_layers
 from mnas_core.profile import totals
 
 
@@ -13,7 +14,7 @@ def n_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
-# ../shared/REFERENCE.md: exact parameter counts at 224x224, 1000 classes.
+# docs/facts.md: exact parameter counts at 224x224, 1000 classes.
 @pytest.mark.parametrize("name, params", [
     ("mnasnet_a1", 3_887_038),
     ("mnasnet_b1", 4_383_312),        # torchvision mnasnet1_0
@@ -43,8 +44,57 @@ def test_width_variants_match_the_papers_small_models():
     assert mb.params == pytest.approx(1.66e6, rel=0.03) and mb.macs == pytest.approx(59e6, rel=0.03)
 
 
+# The TF reference's mnasnet_models.py, verbatim (tensorflow/tpu, models/official/mnasnet).
+TF_REFERENCE = {
+    "mnasnet_a1": ["r1_k3_s11_e1_i32_o16_noskip", "r2_k3_s22_e6_i16_o24",
+                   "r3_k5_s22_e3_i24_o40_se0.25", "r4_k3_s22_e6_i40_o80",
+                   "r2_k3_s11_e6_i80_o112_se0.25", "r3_k5_s22_e6_i112_o160_se0.25",
+                   "r1_k3_s11_e6_i160_o320"],
+    "mnasnet_b1": ["r1_k3_s11_e1_i32_o16_noskip", "r3_k3_s22_e3_i16_o24",
+                   "r3_k5_s22_e3_i24_o40", "r3_k5_s22_e6_i40_o80", "r2_k3_s11_e6_i80_o96",
+                   "r4_k5_s22_e6_i96_o192", "r1_k3_s11_e6_i192_o320_noskip"],
+    "mnasnet_small": ["r1_k3_s11_e1_i16_o8", "r1_k3_s22_e3_i8_o16", "r2_k3_s22_e6_i16_o16",
+                      "r4_k5_s22_e6_i16_o32_se0.25", "r3_k3_s11_e6_i32_o32_se0.25",
+                      "r3_k5_s22_e6_i32_o88_se0.25", "r1_k3_s11_e6_i88_o144"],
+    "mnasnet_d1": ["r1_k3_s11_e9_i32_o24", "r3_k3_s22_e9_i24_o36", "r5_k3_s22_e9_i36_o48",
+                   "r4_k5_s22_e9_i48_o96", "r5_k7_s11_e3_i96_o96", "r3_k3_s22_e9_i96_o80",
+                   "r1_k7_s11_e6_i80_o320_noskip"],
+    "mnasnet_d1_320": ["r3_k5_s11_e6_i32_o24", "r4_k7_s22_e9_i24_o36", "r5_k5_s22_e9_i36_o48",
+                       "r5_k7_s22_e6_i48_o96", "r5_k3_s11_e9_i96_o144",
+                       "r5_k5_s22_e6_i144_o160", "r1_k7_s11_e9_i160_o320"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TF_REFERENCE))
+def test_tf_reference_networks_load_verbatim_and_build(name):
+    arch = zoo.get(name)
+    assert arch.to_string().split(";")[0] == ",".join(TF_REFERENCE[name])
+    assert arch.head_chs == 1280 and arch.head_rule == "fixed" and arch.act == "relu"
+    model = build_model(arch)
+    assert n_params(model) == totals(arch).params
+    out = model.eval()(torch.zeros(1, 3, arch.resolution, arch.resolution))
+    assert out.shape == (1, 1000)
+
+
+def test_mnasnet_small_matches_its_published_size_and_reference_semantics():
+    # The reference README: mnasnet-small has 2.0M parameters and 68M multiply-adds.
+    arch = zoo.get("mnasnet_small")
+    cost = totals(arch)
+    assert cost.params == pytest.approx(2.0e6, rel=0.025)
+    assert cost.macs == pytest.approx(68e6, rel=0.01)
+    assert (arch.stem_chs, arch.dropout) == (8, 0.0)
+    # Block 1 declares i16 after an 8-filter stem: built from the real 8 channels, and without
+    # the skip (the reference adds it only where the declared input equals the output).
+    first = expand_layers(arch)[1]
+    assert (first.in_chs, first.out_chs, first.skip) == (8, 8, "none")
+    assert build_model(arch).blocks[0].shortcut.kind == "none"
+    # After a 16-filter stem the input matches and the layer keeps its declared skip op.
+    assert expand_layers(arch.replace(stem_chs=16))[1].skip == "identity"
+
+
 def test_zoo_names_and_errors():
-    assert len(zoo.names()) == 18
+    # 6 networks; the 3 with published width tables at 5 more widths each.
+    assert len(zoo.names()) == 6 + 3 * 5
     assert "mnasnet_b1_x1.3" in zoo.names()
     with pytest.raises(ValueError, match="unknown zoo model 'resnet50'"):
         zoo.get("resnet50")

@@ -8,18 +8,23 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import charts, diagram, latency_info, nav, runs, widgets
+from app import diagram, latency_info, nav, runs, widgets
 from app.config import AppConfig
-from mnas_core import zoo
+from app.views import phone
+from mnas_core import viz, zoo
 from mnas_core.arch import Architecture, parse_arch
 from mnas_core.profile import profile
 
 SOURCES = ("Zoo model", "Trial of a run", "Block string")
+URL = "inspector"
+HANDOFF = "inspect_arch"  # other pages send a block string here (nav.handoff)
+# Widgets whose values survive a visit to another page (app/main.py).
+KEEP = ("insp_source", "insp_zoo", "insp_res", "insp_classes", "insp_text", "insp_run")
 
 
 def _take_handoff() -> None:
     """Another page sent an architecture: show it as a block string."""
-    sent = st.session_state.pop("inspect_arch", None)
+    sent = st.session_state.pop(HANDOFF, None)
     if sent:
         st.session_state["insp_source"] = "Block string"
         st.session_state["insp_text"] = sent
@@ -128,10 +133,10 @@ def page(cfg: AppConfig) -> None:
     with left:
         st.dataframe(table, hide_index=True, width="stretch", height=380)
     with right:
-        st.plotly_chart(charts.layer_costs(prof, lat), key="insp_costs")
+        st.plotly_chart(viz.layer_costs(prof, lat), key="insp_costs")
     c = st.columns([1, 1, 2])
     with c[0]:
         _export(arch)
     with c[1]:
         if st.button("Time it on a phone", icon=":material/smartphone:"):
-            nav.handoff("phone_arch", arch.to_string(), "phone", "Phone")
+            nav.handoff(phone.HANDOFF, arch.to_string(), phone.URL, "Phone")

@@ -2,31 +2,23 @@
 stored phone figures with host measurements and lookup-table predictions of the same models."""
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from app import charts
 from app.config import AppConfig
-from mnas_core import zoo
+from mnas_core import phone as ph
+from mnas_core import viz, zoo
 from mnas_core.arch import parse_arch
 
-NEEDED = ("AdbPhone", "ConnectConfig", "read_device_info", "PhoneLatency", "PhoneConfig",
-          "RunConfig", "PhoneError")
+URL = "phone"
+HANDOFF = "phone_arch"  # other pages send a block string here (nav.handoff)
+# Widgets whose values survive a visit to another page (app/main.py).
+KEEP = ("ph_how", "ph_host", "ph_port", "ph_runner")
 
 
-def _phone_core():
-    try:
-        mod = importlib.import_module("mnas_core.phone")
-    except ImportError:
-        return None
-    return mod if all(hasattr(mod, n) for n in NEEDED) else None
-
-
-def _connection(ph):
+def _connection():
     """The connection settings from the form (kept in session state across reruns)."""
     c = st.columns([1, 2, 1, 2])
     how = c[0].radio("Connect over", ["USB", "TCP"], key="ph_how", horizontal=True)
@@ -44,7 +36,7 @@ def _connection(ph):
     return connect, (runner.strip() or None)
 
 
-def _device(ph, connect) -> None:
+def _device(connect) -> None:
     if st.button("Connect and read device info", icon=":material/usb:", disabled=connect is None):
         with st.spinner(f"Connecting to {connect.address} (tap Allow on the phone if asked)..."):
             try:
@@ -68,7 +60,7 @@ def _device(ph, connect) -> None:
 
 
 def _model():
-    sent = st.session_state.get("phone_arch")
+    sent = st.session_state.get(HANDOFF)
     options = (["Sent from the inspector"] if sent else []) + zoo.names()
     choice = st.selectbox("Model (at 224x224, 1000 classes unless the inspector said "
                           "otherwise)", options, key="ph_model")
@@ -78,7 +70,7 @@ def _model():
     return zoo.get(choice)
 
 
-def _time(ph, connect, runner, arch) -> None:
+def _time(connect, runner, arch) -> None:
     c = st.columns(3)
     runs = c[0].number_input("Timed runs", 1, 500, 30, key="ph_runs")
     threads = c[1].number_input("Threads", 1, 8, 1, key="ph_threads",
@@ -104,12 +96,7 @@ def _time(ph, connect, runner, arch) -> None:
     for w in timing.warnings:
         st.warning(w, icon=":material/device_thermostat:")
     if timing.times_ms:
-        fig = go.Figure(go.Scatter(y=list(timing.times_ms), mode="lines+markers",
-                                   line=dict(color=charts.RUN_COLORS[0])))
-        fig.update_xaxes(title="run")
-        fig.update_yaxes(title="ms")
-        st.plotly_chart(charts._layout(fig, "Per-run times (warm-up dropped)", 280),
-                        key="ph_runs_fig")
+        st.plotly_chart(viz.run_times(timing.times_ms), key="ph_runs_fig")
 
 
 def history_table(db_path: Path) -> pd.DataFrame:
@@ -132,19 +119,11 @@ def page(cfg: AppConfig) -> None:
     st.markdown("The paper timed every model on a Pixel 1's big core. Plug in an Android phone "
                 "with USB debugging on (or use `adb tcpip 5555` for Wi-Fi) to time models on "
                 "it with ExecuTorch's `executor_runner`.")
-    ph = _phone_core()
-    if ph is None:
-        st.info("Phone timing is not available in this installation (mnas_core.phone is "
-                "missing or incomplete). The Model inspector can still export the .pte a "
-                "phone would run.", icon=":material/info:")
-        if st.session_state.get("phone_arch"):
-            st.code(st.session_state["phone_arch"], language=None, wrap_lines=True)
-        return
-    connect, runner = _connection(ph)
-    _device(ph, connect)
+    connect, runner = _connection()
+    _device(connect)
     st.divider()
     arch = _model()
-    _time(ph, connect, runner, arch)
+    _time(connect, runner, arch)
     st.divider()
     st.subheader("History: phone vs host vs prediction")
     from mnas_core.latency import default_db_path

@@ -5,13 +5,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import analysis, charts, nav, runs, widgets
+from app import analysis, nav, runs, widgets
 from app.config import AppConfig
+from app.views import inspector
+from mnas_core import viz
 from mnas_core.arch import parse_arch
 from mnas_core.pareto import hypervolume, pareto_mask
+from mnas_core.store import TrialStatus
 
 TABLE_COLUMNS = ["trial", "status", "accuracy", "latency_ms", "reward", "params", "macs",
                  "latency_source", "train_seconds", "total_seconds", "arch", "error"]
+URL = "results"
+KEEP = ("res_runs",)  # widgets whose values survive a visit to another page (app/main.py)
 
 
 def _names(paths) -> dict:
@@ -28,7 +33,8 @@ def _summary(data: dict, targets: dict, ref_ms: float) -> pd.DataFrame:
     for name, df in data.items():
         ok = df[df["accuracy"].notna() & df["latency_ms"].notna()]
         rows.append({
-            "run": name, "trials": len(df), "failed": int((df["status"] != "ok").sum()),
+            "run": name, "trials": len(df),
+            "failed": int((df["status"] != TrialStatus.OK).sum()),
             "T (ms)": targets.get(name),
             "best accuracy %": round(100 * ok["accuracy"].max(), 2) if len(ok) else None,
             "best reward": round(ok["reward"].max(), 4) if len(ok) else None,
@@ -44,8 +50,8 @@ def _trial_table(data: dict, confs: dict) -> None:
     c = st.columns([1.2, 1.2, 1.6, 1])
     name = c[0].selectbox("Run", list(data), key="res_table_run")
     df = data[name]
-    status = c[1].multiselect("Status", ["ok", "failed"], default=["ok", "failed"],
-                              key="res_status")
+    finished = [TrialStatus.OK.value, TrialStatus.FAILED.value]
+    status = c[1].multiselect("Status", finished, default=finished, key="res_status")
     lat = df["latency_ms"].dropna()
     span = None
     if len(lat) and lat.max() > lat.min():
@@ -72,7 +78,7 @@ def _trial_table(data: dict, confs: dict) -> None:
             .iloc[rows[0]]["arch"]
         if c[1].button("Open in the model inspector", icon=":material/memory:"):
             arch = runs.deployed(parse_arch(text), confs.get(name, {}))  # as latency was timed
-            nav.handoff("inspect_arch", arch.to_string(), "inspector", "Model inspector")
+            nav.handoff(inspector.HANDOFF, arch.to_string(), inspector.URL, "Model inspector")
     else:
         c[1].caption("Select a row to inspect it.")
     c[2].caption(f"{len(shown):,} of {len(df):,} trials shown.")
@@ -86,8 +92,7 @@ def page(cfg: AppConfig) -> None:
                 "the histograms below show what your runs did.")
     paths = widgets.pick_runs(cfg, key="res_runs")
     if not paths:
-        if runs.store() is not None:
-            st.caption("Select at least one run above.")
+        st.caption("Select at least one run above.")
         return
     names = _names(paths)
     data, targets, confs = {}, {}, {}
@@ -114,8 +119,8 @@ def page(cfg: AppConfig) -> None:
     st.caption(f"Hypervolume: area (accuracy x ms) dominated by each front, bounded by the "
                f"reference point (latency {ref_ms:.2f} ms, accuracy 0); larger is better.")
     target = next(iter(targets.values()), None) if len(set(targets.values())) == 1 else None
-    st.plotly_chart(charts.pareto_overlay(data, target), key="res_fronts")
-    st.plotly_chart(charts.latency_histograms(data, targets), key="res_hists")
-    st.plotly_chart(charts.reward_over_time(data), key="res_time")
+    st.plotly_chart(viz.pareto_overlay(data, target), key="res_fronts")
+    st.plotly_chart(viz.latency_histograms(data, targets), key="res_hists")
+    st.plotly_chart(viz.reward_over_time(data), key="res_time")
     st.divider()
     _trial_table(data, confs)

@@ -6,10 +6,14 @@ import warnings
 
 import streamlit as st
 
-from app import analysis, charts, runs, widgets
+from app import analysis, runs, widgets
 from app.config import AppConfig
+from mnas_core import viz
 from mnas_core.reward import PRESETS, RewardConfig, beta_from_tradeoff
 
+URL = "reward"
+# Widgets whose values survive a visit to another page (app/main.py).
+KEEP = ("rw_T", "rw_alpha", "rw_beta", "rw_k", "rw_r", "rw_run")
 # Target latencies offered on the slider: log-spaced so 2 ms and 200 ms are both easy to set.
 T_STEPS = tuple(float(t) for t in (0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25,
                                    30, 40, 50, 60, 75, 90, 100, 120, 150, 200, 250, 300, 400,
@@ -41,8 +45,8 @@ def _controls(app: AppConfig) -> RewardConfig | None:
     st.session_state.setdefault("rw_alpha", PRESETS["soft"][0])
     st.session_state.setdefault("rw_beta", PRESETS["soft"][1])
     if "rw_T" not in st.session_state:  # the paper's 75 ms, or the newest run's T
-        listed = runs.list_runs(app.run_folders()) if runs.store() else None
-        first = listed["path"].iloc[0] if listed is not None and len(listed) else None
+        listed = runs.list_runs(app.run_folders())
+        first = listed["path"].iloc[0] if len(listed) else None
         st.session_state["rw_T"] = float((first and _run_target(first)) or 75.0)
     st.session_state["rw_T"] = float(st.session_state["rw_T"])
     if st.session_state["rw_T"] not in T_STEPS:
@@ -131,10 +135,10 @@ def _rerank(app: AppConfig, cfg: RewardConfig) -> None:
         st.dataframe(analysis.top_table(ranked), hide_index=True, width="stretch")
         st.caption(f"Re-scored {len(ranked):,} trials in {elapsed:.0f} ms.")
     with right:
-        st.plotly_chart(charts.rank_slope(ranked), key="rw_slope")
+        st.plotly_chart(viz.rank_slope(ranked), key="rw_slope")
     shown = df.assign(reward=ranked["reward_now"].reindex(df.index))
-    st.plotly_chart(charts.pareto_scatter(shown, cfg.target_ms,
-                                          "Trials coloured by the new reward"), key="rw_pareto")
+    st.plotly_chart(viz.pareto_scatter(shown, cfg.target_ms,
+                                       "Trials coloured by the new reward"), key="rw_pareto")
 
 
 def page(app: AppConfig) -> None:
@@ -147,7 +151,7 @@ def page(app: AppConfig) -> None:
     left, right = st.columns([2, 1])
     with left:
         other = RewardConfig(cfg.target_ms, *PRESETS["hard" if cfg.kind == "soft" else "soft"])
-        st.plotly_chart(charts.reward_curves(cfg, compare=other), key="rw_curves")
+        st.plotly_chart(viz.reward_curves(cfg, compare=other), key="rw_curves")
         st.caption("Dotted: the other preset, for comparison (the paper's Figure 3).")
     with right:
         _derivation()

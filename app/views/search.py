@@ -2,7 +2,6 @@
 store file, so this page can be closed and reopened, and several runs watched in turn."""
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from pathlib import Path
@@ -10,45 +9,43 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import analysis, charts, diagram, nav, runs, search_form
+from app import analysis, diagram, nav, runs, search_form
 from app.config import AppConfig
+from app.views import inspector, space
+from mnas_core import registry, viz
 from mnas_core.arch import parse_arch
+from mnas_core.background import resume_search, spawn_search, stop_search
 from mnas_core.space import SearchSpace
+from mnas_core.store import RunStatus, TrialStatus
 
-LIVE = ("created", "running")  # statuses that keep the page refreshing
+URL = "search"
+KEEP = ()  # its widgets need not survive a visit elsewhere (the watched run is kept itself)
+LIVE = (RunStatus.CREATED, RunStatus.RUNNING)  # statuses that keep the page refreshing
 # Material icons (rendered by Streamlit itself; emoji need fonts a machine may lack).
-STATUS_ICON = {"created": ":material/hourglass_top:", "running": ":green[:material/play_circle:]",
-               "finished": ":blue[:material/check_circle:]",
-               "stopped": ":orange[:material/pause_circle:]", "failed": ":red[:material/error:]"}
-
-
-def _search_module():
-    try:
-        return importlib.import_module("mnas_core.search")
-    except ImportError:
-        return None
+STATUS_ICON = {RunStatus.CREATED: ":material/hourglass_top:",
+               RunStatus.RUNNING: ":green[:material/play_circle:]",
+               RunStatus.FINISHED: ":blue[:material/check_circle:]",
+               RunStatus.STOPPED: ":orange[:material/pause_circle:]",
+               RunStatus.FAILED: ":red[:material/error:]"}
 
 
 def _form(cfg: AppConfig) -> None:
-    edited = st.session_state.get("space")
-    d = search_form.FormValues(name="")
+    edited = st.session_state.get(space.SPACE)
+    d = search_form.defaults()
     with st.form("search_form", border=False):
         st.markdown("**What to search**")
         c = st.columns(4)
         name = c[0].text_input("Run name", placeholder="automatic: strategy-reward-date",
                                help="saved as NAME.db in the runs folder")
         strategy = c[1].selectbox("Strategy", search_form.STRATEGIES,
-                                  help="ppo: the paper's RL controller; random: the baseline "
-                                       "every NAS paper should report; evolution: aging "
-                                       "evolution")
+                                  help=registry.STRATEGIES.describe())
         trials = c[2].number_input("Trials", 1, 100_000, d.trials)
         batch = c[3].number_input("Batch (models per controller step)", 1, 256, d.batch_size)
         st.markdown("**Proxy task**: each candidate trains briefly on this data; its "
                     "validation accuracy is ACC(m)")
         c = st.columns(4)
         dataset = c[0].selectbox("Dataset", search_form.DATASETS, accept_new_options=True,
-                                 help="digits is built in and works offline; CIFAR downloads "
-                                      "once; or type folder:PATH for your own images")
+                                 help=registry.DATASETS.describe())
         subset = c[1].number_input("Training images (0 = all)", 0, 1_000_000, d.subset,
                                    step=100)
         epochs = c[2].number_input("Epochs per candidate", 0.1, 100.0, d.epochs, step=0.5)
@@ -67,8 +64,7 @@ def _form(cfg: AppConfig) -> None:
         alpha = c[2].number_input("α (custom only)", -2.0, 1.0, d.alpha, step=0.01)
         beta = c[3].number_input("β (custom only)", -2.0, 0.0, d.beta, step=0.01)
         source = c[4].selectbox("Latency source", search_form.LATENCY_SOURCES,
-                                help="measured: timed on this CPU; predicted: the lookup "
-                                     "table; phone: a connected Android phone")
+                                help=registry.LATENCY_SOURCES.describe())
         c = st.columns([1, 3], vertical_alignment="bottom")
         seed = c[0].number_input("Seed", 0, 2**31 - 1, d.seed)
         use_edited = c[1].toggle("Use the space edited on the Search space page",
@@ -78,7 +74,8 @@ def _form(cfg: AppConfig) -> None:
     if not submitted:
         return
     values = search_form.FormValues(
-        name=name.strip() or search_form.default_name(strategy, preset), dataset=str(dataset), subset=int(subset), epochs=float(epochs),
+        name=name.strip() or search_form.default_name(strategy, preset), dataset=str(dataset),
+        subset=int(subset), epochs=float(epochs),
         strategy=strategy, trials=int(trials), batch_size=int(batch),
         target_ms=float(target), preset=preset, alpha=float(alpha), beta=float(beta),
         latency_source=source, workers=int(workers), seed=int(seed))
@@ -86,7 +83,7 @@ def _form(cfg: AppConfig) -> None:
         path = search_form.run_path(cfg.runs_dir, values.name)
         config = search_form.build_config(values, edited if use_edited else SearchSpace())
         cfg.runs_dir.mkdir(parents=True, exist_ok=True)
-        pid = _search_module().spawn_search(config, path)
+        pid = spawn_search(config, path)
     except (ValueError, OSError) as err:
         st.error(f"Could not start the search: {err}", icon=":material/error:")
         return
@@ -132,11 +129,11 @@ def _best(df: pd.DataFrame, conf: dict, key: str) -> None:
                 "latency was measured)")
     st.plotly_chart(diagram.block_diagram(arch), key=f"{key}_best")
     if st.button("Open in the model inspector", key=f"{key}_inspect", icon=":material/memory:"):
-        nav.handoff("inspect_arch", arch.to_string(), "inspector", "Model inspector")
+        nav.handoff(inspector.HANDOFF, arch.to_string(), inspector.URL, "Model inspector")
 
 
 def _log_tail(path: Path, lines: int = 25) -> str | None:
-    log = path.with_suffix(".log")  # where mnas_core.search.spawn_search sends output
+    log = path.with_suffix(".log")  # where mnas_core.background.spawn_search sends output
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
@@ -144,16 +141,15 @@ def _log_tail(path: Path, lines: int = 25) -> str | None:
 
 
 def _buttons(slot, path: Path, status: str, done: int, total: int) -> None:
-    search = _search_module()
     if status in LIVE:
         if slot.button("Stop", icon=":material/stop:", key="search_stop", width="stretch"):
-            search.stop_search(path)
+            stop_search(path)
             st.toast("Asked the search to stop; trials in flight are lost, the rest are kept.")
-    elif status in ("stopped", "failed") and done < total:
+    elif status in (RunStatus.STOPPED, RunStatus.FAILED) and done < total:
         if slot.button("Resume", icon=":material/play_arrow:", key="search_resume",
                        width="stretch", type="primary"):
             try:
-                search.resume_search(path)
+                resume_search(path)
             except (ValueError, OSError) as err:
                 st.error(f"Could not resume: {err}", icon=":material/error:")
                 return
@@ -185,7 +181,7 @@ def _live(cfg: AppConfig, path: Path, was_live: bool) -> None:
     c = st.columns([4, 1], vertical_alignment="center")
     c[0].markdown(f"#### {STATUS_ICON.get(status, '')} {path.stem} · {status}")
     _buttons(c[1], path, status, done, total)
-    if status == "created" and time.time() - float(meta.get("created_at") or 0) > 120:
+    if status == RunStatus.CREATED and time.time() - float(meta.get("created_at") or 0) > 120:
         st.warning("The search process has not started after 2 minutes; see its log below.",
                    icon=":material/warning:")
     elapsed = float(meta.get("updated_at") or time.time()) - float(meta.get("created_at") or 0)
@@ -203,27 +199,23 @@ def _live(cfg: AppConfig, path: Path, was_live: bool) -> None:
     else:
         left, right = st.columns([1.5, 1])
         with left:
-            st.plotly_chart(charts.pareto_scatter(df, target, "Accuracy vs latency (live)"),
+            st.plotly_chart(viz.pareto_scatter(df, target, "Accuracy vs latency (live)"),
                             key="search_pareto")
         with right:
-            st.plotly_chart(charts.latency_histogram(df, target), key="search_hist")
+            st.plotly_chart(viz.latency_histogram(df, target), key="search_hist")
         _best(df, conf, "search")
-    failed = df[df["status"] != "ok"]
+    failed = df[df["status"] != TrialStatus.OK]
     if len(failed):
         with st.expander(f"{len(failed)} failed trial(s)"):
             st.dataframe(failed[["trial", "arch", "error"]], hide_index=True, width="stretch")
     log = _log_tail(path)
     if log:
-        with st.expander("Search log (last lines)", expanded=status == "failed"):
+        with st.expander("Search log (last lines)", expanded=status == RunStatus.FAILED):
             st.code(log, language=None)
 
 
 def page(cfg: AppConfig) -> None:
     st.title("Run a search")
-    if runs.store() is None or _search_module() is None:
-        st.info("Searching needs mnas_core.store and mnas_core.search, which this installation "
-                "does not have yet.", icon=":material/info:")
-        return
     df = _own_runs(cfg)
     any_running = not df.empty and df["status"].isin(LIVE).any()
     with st.expander("New search", expanded=not any_running, icon=":material/add_circle:"):

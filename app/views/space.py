@@ -4,11 +4,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import charts, diagram, nav, space_table
+from app import diagram, nav, space_table
 from app.config import AppConfig
+from app.views import inspector
+from mnas_core import viz
 from mnas_core.profile import totals
 from mnas_core.space import SearchSpace
 
+URL = "space"
+SPACE = "space"  # the last valid edited SearchSpace, which the search page can use
+KEEP = ("space_seed",)  # widgets whose values survive a visit to another page (app/main.py)
 EDITOR = "space_editor"
 
 
@@ -19,7 +24,7 @@ def _editor_key() -> str:
 
 def _set_base(space: SearchSpace) -> None:
     st.session_state["space_base"] = space
-    st.session_state["space"] = space
+    st.session_state[SPACE] = space
     st.session_state["space_editor_v"] = st.session_state.get("space_editor_v", 0) + 1
 
 
@@ -87,7 +92,7 @@ def _sample(space: SearchSpace) -> None:
                     key="space_sample_fig")
     st.code(arch.to_string(), language=None, wrap_lines=True)
     if st.button("Open in the model inspector", icon=":material/memory:"):
-        nav.handoff("inspect_arch", arch.to_string(), "inspector", "Model inspector")
+        nav.handoff(inspector.HANDOFF, arch.to_string(), inspector.URL, "Model inspector")
 
 
 def page(cfg: AppConfig) -> None:
@@ -96,10 +101,10 @@ def page(cfg: AppConfig) -> None:
                 "skeleton. Each block chooses *once* for all its layers: ConvOp, kernel, "
                 "squeeze-excite ratio, skip op, filter multiplier and layer delta. Edit the "
                 "options per block; the space size updates live.")
-    if _editor_key() not in st.session_state and "space" in st.session_state:
+    if _editor_key() not in st.session_state and SPACE in st.session_state:
         # Back from another page: Streamlit dropped the editor's state, so start from the
         # last valid space (the one searches use) instead of losing the edits.
-        st.session_state["space_base"] = st.session_state["space"]
+        st.session_state["space_base"] = st.session_state[SPACE]
     base = st.session_state.get("space_base") or SearchSpace()
     base = _network_settings(base)
     fixed = "MobileNetV2 skeleton (fixed): "
@@ -126,7 +131,7 @@ def page(cfg: AppConfig) -> None:
                             width="stretch")
     try:
         space = space_table.table_to_space(edited, base)
-        st.session_state["space"] = space
+        st.session_state[SPACE] = space
     except ValueError as err:
         space = None
         st.error(f"**This edit makes the space invalid:** {err}. The last valid space is kept "
@@ -141,7 +146,7 @@ def page(cfg: AppConfig) -> None:
         m[2].metric("Paper's space", "≈ 10^13", help="S = 432 choices, B = 5 blocks: 432^5")
         m[3].metric("Per-layer space over these layers", f"10^{space.log10_per_layer_size():.1f}",
                     help="what a flat space letting every layer choose on its own would be")
-        st.plotly_chart(charts.space_sizes(space.log10_size(), space.log10_per_layer_size()),
+        st.plotly_chart(viz.space_sizes(space.log10_size(), space.log10_per_layer_size()),
                         key="space_sizes_fig")
     _load_save(space)
     st.divider()

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from ..data import DataConfig, load_with_bar
 from ..pareto import pareto_mask
+from ..registry import DATASETS, EXECUTORS, LATENCY_SOURCES, STRATEGIES
 from ..reward import PRESETS, RewardConfig
 from ..search import (LatencySetup, SearchConfig, check_config, load_config, open_source,
                       run_search, start_run)
-from ..store import RunStore
+from ..store import RunStore, TrialStatus
 from ..train import TrainConfig
 from .core import load_space
 
@@ -125,7 +126,7 @@ def _phone_errors(cfg: SearchConfig, path: Path):
 
 def report(store: RunStore) -> None:
     df = store.trials()
-    ok = df[df.status == "ok"]
+    ok = df[df.status == TrialStatus.OK]
     cfg = store.config()
     r = cfg["reward"]
     print(f"\n{len(ok)} of {len(df)} trials succeeded; reward: T = {r['target_ms']:.2f} ms, "
@@ -148,10 +149,12 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue the run stored in this file")
     p.add_argument("--out", help="run file to create (default: runs/DATE-STRATEGY.db)")
     p.add_argument("--name", help="a name for the run")
-    p.add_argument("--strategy", default="ppo", choices=["ppo", "random", "evolution"])
-    p.add_argument("--trials", type=int, default=100)
-    p.add_argument("--batch", type=int, default=8, help="models per ask/tell batch")
-    p.add_argument("--dataset", default="digits", help="digits | cifar10 | cifar100 | folder:PATH")
+    d = SearchConfig()  # the default search: its defaults are the CLI's and the app's
+    p.add_argument("--strategy", default=d.strategy, choices=STRATEGIES.names(),
+                   help=STRATEGIES.describe())
+    p.add_argument("--trials", type=int, default=d.trials)
+    p.add_argument("--batch", type=int, default=d.batch_size, help="models per ask/tell batch")
+    p.add_argument("--dataset", default=d.dataset.name, help=DATASETS.describe())
     p.add_argument("--resolution", type=int, help="training resolution (default: dataset's)")
     p.add_argument("--train-images", type=int, help="subset of the training images")
     p.add_argument("--epochs", type=float, help="training budget per model, in epochs")
@@ -163,15 +166,17 @@ def register(sub) -> None:
                    help="target latency T in ms, or auto: MobileNetV2's latency on the source")
     p.add_argument("--alpha", type=float, help="overrides the preset's alpha")
     p.add_argument("--beta", type=float, help="overrides the preset's beta")
-    p.add_argument("--latency", default="measured", choices=["measured", "predicted", "phone"])
+    p.add_argument("--latency", default=d.latency.source, choices=LATENCY_SOURCES.names(),
+                   help=LATENCY_SOURCES.describe())
     p.add_argument("--phone", metavar="HOST[:PORT]",
                    help="with --latency phone: a phone in `adb tcpip` mode (default: USB)")
     p.add_argument("--phone-runner", metavar="PATH",
                    help="with --latency phone: executor_runner binary to push (docs/phone.md)")
     p.add_argument("--space", help="search space JSON file (default: the paper's)")
-    p.add_argument("--executor", default="process", choices=["process", "inprocess", "dask"])
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--executor", default=d.executor, choices=EXECUTORS.names(),
+                   help=EXECUTORS.describe())
+    p.add_argument("--workers", type=int, default=d.workers)
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-progress", action="store_true", help="no progress bar (background runs)")
     p.set_defaults(func=cmd_search)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..registry import DATASETS
 from .core import resolve_arch
 
 
@@ -19,8 +20,7 @@ def data_config(args: argparse.Namespace):
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="digits",
-                   help="digits (built-in, default) | cifar10 | cifar100 | folder:PATH")
+    g.add_argument("--dataset", default="digits", help=DATASETS.describe())
     g.add_argument("--resolution", type=int, help="input resolution (default: 16)")
     g.add_argument("--train-images", type=int, help="use a seeded subset of N training images")
     g.add_argument("--val-fraction", type=float, help="share of training data held out to "

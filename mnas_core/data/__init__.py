@@ -5,11 +5,11 @@ as the validation set that scores it. We do the same at classroom scale: `load_d
 training set, a validation set held out from the training data (the search's ACC(m)), and,
 where the source has one, a test set kept apart for a final report and never used to select.
 
-Sources (DataConfig.name): ``digits`` (built-in, offline), ``cifar10``, ``cifar100``,
-``folder:PATH`` (a folder of class folders, or ImageNet-style ``train/`` plus ``val/`` or
-``test/``; PATH may be a .tar/.tar.gz/.tgz of either, read in place: see folder.py). Images are
-(N, C, H, W) uint8; the trainer normalizes with the training set's per-channel mean/std and
-augments per batch (see augment.py).
+Sources (DataConfig.name, registered in mnas_core.registry.DATASETS): ``digits`` (built-in,
+offline), ``cifar10``, ``cifar100``, ``folder:PATH`` (a folder of class folders, or
+ImageNet-style ``train/`` plus ``val/`` or ``test/``; PATH may be a .tar/.tar.gz/.tgz of
+either, read in place: see folder.py). Images are (N, C, H, W) uint8; the trainer normalizes
+with the training set's per-channel mean/std and augments per batch (see augment.py).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ..registry import DATASETS
 from .augment import POLICIES, augment
 from .common import DatasetError, default_cache_dir, seeded_subset, stratified_split
 from .decode import DECODERS
@@ -25,9 +26,6 @@ from .progress import DecodeBar
 
 __all__ = ["DataConfig", "Dataset", "DatasetError", "DecodeBar", "load_dataset",
            "load_with_bar", "augment"]
-# Augmentation per source when DataConfig.augment == "auto": flips are wrong for digits.
-AUTO_AUGMENT = {"digits": "crop", "cifar10": "crop_flip", "cifar100": "crop_flip",
-                "folder": "crop_flip"}
 
 
 @dataclass(frozen=True)
@@ -60,9 +58,10 @@ class DataConfig:
     decoder: str = "auto"            # folder: auto | pillow | torchvision (see decode.py)
 
     def __post_init__(self):
-        if self.source not in AUTO_AUGMENT or (self.source == "folder" and not self.folder):
-            raise ValueError(f"dataset {self.name!r}: use digits, cifar10, cifar100 or "
-                             "folder:PATH")
+        if self.source not in DATASETS or (DATASETS.get(self.source).arg and not self.folder):
+            usages = [e.usage for e in DATASETS.entries()]
+            raise ValueError(f"dataset {self.name!r}: use {', '.join(usages[:-1])} or "
+                             f"{usages[-1]}")
         if not 8 <= self.resolution <= 1024:
             raise ValueError(f"resolution must be in 8..1024, got {self.resolution}")
         if not 0.0 < self.val_fraction < 1.0:
@@ -159,31 +158,43 @@ def _hold_out(cfg: DataConfig, x: torch.Tensor, y: torch.Tensor):
 
 
 def load_dataset(cfg: DataConfig | None = None, progress=None) -> Dataset:
-    """Load the dataset `cfg` describes. `progress(done, total)` is called while a folder is
-    first decoded (DecodeBar draws it). Raises DatasetError (a ValueError) naming any missing
-    or damaged file."""
+    """Load the dataset `cfg` describes, with its registered loader (registry.DATASETS).
+    `progress(done, total)` is called while a folder is first decoded (DecodeBar draws it).
+    Raises DatasetError (a ValueError) naming any missing or damaged file."""
     cfg = cfg or DataConfig()
-    policy = AUTO_AUGMENT[cfg.source] if cfg.augment == "auto" else cfg.augment
-    if cfg.source == "digits":
-        from .builtin import load_digits_tensors
-        d = load_digits_tensors(cfg.resolution)
-        test = d["test_mask"]
-        parts = _hold_out(cfg, d["x"][~test], d["y"][~test])
-        return Dataset(cfg.name, *parts, num_classes=len(d["classes"]), classes=d["classes"],
-                       augment=policy, test_x=d["x"][test], test_y=d["y"][test])
-    if cfg.source in ("cifar10", "cifar100"):
-        from .cifar import load_cifar
-        d = load_cifar(cfg.source, cfg.resolution, cfg.cache_path(), cfg.path, cfg.url,
-                       cfg.md5, cfg.download)
-        parts = _hold_out(cfg, d["train_x"], d["train_y"])
-        return Dataset(cfg.name, *parts, num_classes=len(d["classes"]), classes=d["classes"],
-                       augment=policy, test_x=d["test_x"], test_y=d["test_y"])
+    return DATASETS.load(cfg.source)(cfg, progress)
+
+
+def _policy(cfg: DataConfig) -> str:
+    """The augmentation policy: the source's registered one when cfg.augment is "auto"."""
+    return DATASETS.get(cfg.source).info["augment"] if cfg.augment == "auto" else cfg.augment
+
+
+def _load_digits(cfg: DataConfig, progress=None) -> Dataset:
+    from .builtin import load_digits_tensors
+    d = load_digits_tensors(cfg.resolution)
+    test = d["test_mask"]
+    parts = _hold_out(cfg, d["x"][~test], d["y"][~test])
+    return Dataset(cfg.name, *parts, num_classes=len(d["classes"]), classes=d["classes"],
+                   augment=_policy(cfg), test_x=d["x"][test], test_y=d["y"][test])
+
+
+def _load_cifar(cfg: DataConfig, progress=None) -> Dataset:
+    from .cifar import load_cifar
+    d = load_cifar(cfg.source, cfg.resolution, cfg.cache_path(), cfg.path, cfg.url, cfg.md5,
+                   cfg.download)
+    parts = _hold_out(cfg, d["train_x"], d["train_y"])
+    return Dataset(cfg.name, *parts, num_classes=len(d["classes"]), classes=d["classes"],
+                   augment=_policy(cfg), test_x=d["test_x"], test_y=d["test_y"])
+
+
+def _load_folder(cfg: DataConfig, progress=None) -> Dataset:
     from .folder import load_folder
     d = load_folder(cfg.folder, cfg.resolution, cfg.cache_path(), cfg.max_classes,
                     cfg.max_per_class, progress, cfg.decoder)
     parts = _hold_out(cfg, d["x"], d["y"])
     return Dataset(cfg.name, *parts, num_classes=len(d["classes"]), classes=d["classes"],
-                   augment=policy, test_x=d["test_x"], test_y=d["test_y"],
+                   augment=_policy(cfg), test_x=d["test_x"], test_y=d["test_y"],
                    skipped=list(d["skipped"]), decoder=d["decoder"])
 
 

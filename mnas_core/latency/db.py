@@ -53,6 +53,22 @@ def default_db_path() -> Path:
     return base / "latency.db"
 
 
+def cached_latency(source, arch) -> LatencyResult:
+    """The one cache-through path of every measuring source (host, phone): the figure stored for
+    (arch, source.fingerprint(), source.name) in `source.db`, else `record`'s new one."""
+    hit = source.db.get(arch.to_string(), source.fingerprint(), source.name)
+    return hit if hit is not None else record_latency(source, arch)[0]
+
+
+def record_latency(source, arch):
+    """`source.measure(arch)` now, stored (replacing a stored figure) with its fingerprint and
+    its timing summary; returns (LatencyResult, timing)."""
+    result, timing = source.measure(arch)
+    source.db.put_fingerprint(result.fingerprint, source.fingerprint_info())
+    source.db.put(arch.to_string(), result, extra=timing.summary())
+    return result, timing
+
+
 def layer_key(config: tuple) -> str:
     """The text key of a Layer.config() tuple (JSON keeps 0.25 and 'relu' unambiguous)."""
     return json.dumps(list(config), separators=(",", ":"))

@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from ..arch import Architecture
-from ..builder import Layer, build_layer, build_model, expand_layers
+from ..builder import build_layer, build_model
+from ..layers import Layer, expand_layers
 
 BACKEND = "executorch-xnnpack"
 

@@ -5,40 +5,13 @@ The paper measures real latency on the target device instead of trusting a proxy
 this CPU: batch 1, eval + inference mode, a fixed thread count (default 1, like the paper's
 single core), warm-up, then timed runs.
 
-Protocol (designed from measurements on a shared 2-core host, see benchmarks/latency.py and
-latency_processes.py). The timed runs come in `blocks` blocks of `runs`. Wall time is logged beside
-`thread_time` (CPU time of the timing thread): on one thread a run whose wall time exceeds its CPU
-time was preempted. When the CV exceeds `cv_threshold` the model is measured again (up to
-`max_remeasure` times); if it stays noisy the result says so (`noisy=True`).
-
-Paired with a reference (the default): this VM's speed drifts by 10-20% over seconds, on every
-clock, so the same model measured twice, in one process or in two, disagreed by up to ~30%. The
-drift is common to everything running at that moment, so each timed run of the model is
-followed by one run of a fixed reference network (`reference`, MobileNetV2 1.0) and the figure
-is the median of the per-pair ratios model/reference, times the reference's *anchor* latency.
-The anchor is the reference measured once per fingerprint by the plain protocol and stored in the
-database, so every figure of one database shares one scale, and the reference itself measures
-as its anchor (T, the paper's MobileNetV2 target, stays put). Cost: each run takes a reference
-run too, so the default is 3 x 10 pairs (the ratios vary less than raw runs do). What is left
-is the part of the drift that does not hit both networks alike.
-
-Plain (`reference=None`; also how lookup-table layers are timed, where a 10 ms reference beside
-a 0.1 ms layer would cost 100x): the figure is the *minimum of the block medians*. Other processes
-only ever add time, so the quietest block is the best estimate, and a median inside each block
-ignores single preempted runs.
-
-Which clock: with one thread every backend here runs the whole forward pass on the calling thread,
-so on an idle core wall time == thread CPU time. On this shared host (load 5 on 2 cores while we
-measured) wall time was 1.5-2.5x the CPU time and swung by tens of percent between processes,
-while CPU time stayed within a few percent. `timer="auto"` therefore reports thread CPU time for
-threads == 1 (the idle-core latency, with time the OS gave to other processes removed) and wall
-time otherwise (worker threads' CPU time is invisible to the calling thread). The other clock is
-stored beside it in the database.
-
-Backend: the default is frozen TorchScript: 1.5x slower than ExecuTorch-XNNPACK but ranks the
-zoo alike (Spearman 0.97-0.996 over three runs), faster and steadier than eager, and prepares in
-~1.5 s where an ExecuTorch export takes ~13 s per model (and per lookup-table layer). Use
-backend="executorch" to time the very artefact the phone runs.
+What a figure is: with the default `reference`, the median over timed runs of the ratio
+model/reference times the reference's stored anchor, so every figure of one database shares one
+scale and T stays put; plainly (`reference=None`, and every lookup-table layer), the minimum of
+the block medians. `noisy=True` marks a result whose CV stayed above `cv_threshold` after
+`max_remeasure` attempts. The default clock is the timing thread's CPU time at one thread, wall
+time otherwise; the other clock is stored beside it. Why each of these, and the backend choice:
+docs/latency_protocol.md.
 """
 from __future__ import annotations
 
@@ -53,9 +26,10 @@ from torch import nn
 
 from .. import zoo
 from ..arch import Architecture
-from ..builder import Layer, build_layer, build_model, expand_layers
-from .base import LatencyResult
-from .db import LatencyDB
+from ..builder import build_layer, build_model
+from ..layers import Layer, expand_layers
+from .base import LatencyResult, LayerTimer
+from .db import LatencyDB, cached_latency
 from .export import NearlyEmpty, example_input, layer_input, overhead_input
 from .fingerprint import fingerprint_id, host_fingerprint
 
@@ -78,14 +52,14 @@ class HostLatencyConfig:
     (db.default_db_path()); ":memory:" keeps figures in this process only."""
 
     threads: int = 1
-    backend: str = "torchscript"    # frozen, channels_last; why: module docstring
+    backend: str = "torchscript"    # frozen, channels_last; why: docs/latency_protocol.md
     warmup: int = 5
     runs: int = 10                  # timed runs per block
     blocks: int = 3                 # plain: figure = min over blocks of the block median
     cv_threshold: float = 0.10      # above this the block is too noisy to trust
     max_remeasure: int = 2          # extra attempts when the CV is above the threshold
-    channels_last: bool = True      # faster for frozen TorchScript on this CPU (REFERENCE.md)
-    timer: str = "auto"             # "cpu" (thread CPU time), "wall", or auto (see module doc)
+    channels_last: bool = True      # faster for frozen TorchScript here (docs/)
+    timer: str = "auto"             # "cpu" (thread CPU time), "wall", or auto (module docstring)
     seed: int = 0                   # weights do not change the cost, but keep runs identical
     reference: str | None = "mobilenet_v2"  # zoo model paired with every run; None: plain
     db_path: str | None = None
@@ -273,7 +247,7 @@ def measure_module(model: nn.Module, example: torch.Tensor, config: HostLatencyC
     return best, best.cv > config.cv_threshold
 
 
-class HostLatencySource:
+class HostLatencySource(LayerTimer):
     """`latency(arch)` measured on this host; cached by arch string + fingerprint in the
     latency database, so nothing is measured twice and figures survive restarts."""
 
@@ -306,14 +280,7 @@ class HostLatencySource:
         return dict(self._fp_info)
 
     def latency(self, arch: Architecture) -> LatencyResult:
-        key = arch.to_string()
-        hit = self.db.get(key, self._fp, self.name)
-        if hit is not None:
-            return hit
-        result, timing = self.measure(arch)
-        self.db.put_fingerprint(self._fp, self._fp_info)
-        self.db.put(key, result, extra=timing.summary())
-        return result
+        return cached_latency(self, arch)
 
     def measure(self, arch: Architecture) -> tuple[LatencyResult, Timing]:
         """Measure now, bypassing and not touching the cache."""

@@ -10,44 +10,30 @@ executor entry: tens of microseconds with frozen TorchScript) that a whole netwo
 once per layer; left in, it makes the sum of ~20 layers over-predict small models. The table
 therefore times a near-empty module once per fingerprint (`call_overhead`) and stores each layer
 net of it. Isolated layers also miss what a whole network adds (global pooling, a colder cache at
-each layer boundary), so the sum otherwise runs low (10-20% on this CPU, REFERENCE.md). An
-optional linear correction `ms = scale * sum + offset`, fitted on a few whole-network
-measurements by least squares on *relative* error, removes that bias; it is stored per
-fingerprint in the latency database next to the table. Layers are always timed by the plain
-protocol; when whole networks are paired with a reference (host.py), the correction also carries
-the layer sum onto the reference's anchored scale.
+each layer boundary), so the sum otherwise runs low (10-20% on this CPU,
+docs/latency_protocol.md). An optional linear correction `ms = scale * sum + offset`, fitted
+on a few whole-network measurements by least squares on *relative* error, removes that bias;
+it is stored per fingerprint in the latency database next to the table. Layers are always
+timed by the plain protocol; when whole networks are paired with a reference (host.py), the
+correction also carries the layer sum onto the reference's anchored scale.
 
-Where layers are timed is pluggable: the `timer` is this host (`HostLatencySource`, default) or
-a phone (`mnas_core.phone.PhoneLatency`, each layer exported to its own .pte). A timer has
-`fingerprint()`, `fingerprint_info()`, `db`, `measure_layer(layer)`, `measure_call_overhead()`
-and `latency(arch)` (whole networks, for the correction); a timing has ms, p10, p90, cv,
-`total_runs` and `summary()`.
+Where layers are timed is pluggable: the `timer` is any `LayerTimer` (base.py), this host
+(`HostLatencySource`, default) or a phone (`mnas_core.phone.PhoneLatency`, each layer exported to
+its own .pte); its `latency(arch)` times whole networks for the correction.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Protocol
+from typing import Iterable
 
 import numpy as np
 
 from ..arch import Architecture
-from ..builder import Layer, expand_layers
-from .base import LatencyResult
+from ..layers import Layer, expand_layers
+from .base import LatencyResult, LatencySource, LayerTimer
 from .db import LatencyDB, layer_key
 from .fingerprint import fingerprint_id
 from .host import HostLatencyConfig, HostLatencySource
-
-
-class LayerTimer(Protocol):
-    """Where the table's layers are timed (see the module docstring)."""
-
-    db: LatencyDB
-
-    def fingerprint(self) -> str: ...
-    def fingerprint_info(self) -> dict: ...
-    def measure_layer(self, layer: Layer): ...
-    def measure_call_overhead(self): ...
-    def latency(self, arch: Architecture) -> LatencyResult: ...
 
 
 # The table row holding the per-call overhead (never a Layer.config(), whose first item is a kind).
@@ -98,7 +84,7 @@ def fit_correction(raw: Iterable[float], measured: Iterable[float]) -> tuple[flo
     return float(scale), float(offset)
 
 
-class LutPredictor:
+class LutPredictor(LatencySource):
     """Predict latency as the (calibrated) sum of stored per-layer latencies."""
 
     name = "predicted"

@@ -1,4 +1,4 @@
-"""Parsers for the output of on-phone benchmark runners (formats: ../shared/REFERENCE.md).
+"""Parsers for the output of on-phone benchmark runners (formats: docs/facts.md).
 
 Each parser turns the runner's whole console output (stdout and stderr merged) into a
 `RunnerOutput`: per-iteration times in milliseconds when the runner prints them, else the

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from .. import config
 from ..arch import Architecture
-from ..builder import Layer, expand_layers
-from ..latency.base import LatencyResult
-from ..latency.db import LatencyDB, layer_key
+from ..layers import Layer, expand_layers
+from ..latency.base import LatencyResult, LayerTimer
+from ..latency.db import LatencyDB, cached_latency, layer_key, record_latency
 from ..latency.fingerprint import fingerprint_id
 from .adb import AdbPhone, ConnectConfig
 from .device import DeviceInfo, read_device_info
@@ -43,18 +44,16 @@ def phone_config_from_dict(options: dict) -> PhoneConfig:
     """A PhoneConfig from plain JSON-able settings (how a search run stores them):
     {"connect": {ConnectConfig fields}, "run": {RunConfig fields, runner by name}, ...}."""
     from .runner import RUNNERS
-    options = dict(options)
-    connect = ConnectConfig(**options.pop("connect", {}))
-    run = dict(options.pop("run", {}))
-    if "runner" in run:
-        if run["runner"] not in RUNNERS:
-            raise ValueError(f"unknown phone runner {run['runner']!r}; use one of "
+    run = options.get("run") if isinstance(options, dict) else None
+    if isinstance(run, dict) and "runner" in run:  # stored by name: the runner class
+        if not isinstance(run["runner"], str) or run["runner"] not in RUNNERS:
+            raise ValueError(f"unknown phone runner {run['runner']!r:.40}; use one of "
                              f"{sorted(RUNNERS)}")
-        run["runner"] = RUNNERS[run["runner"]]
-    return PhoneConfig(connect=connect, run=RunConfig(**run), **options)
+        options = {**options, "run": {**run, "runner": RUNNERS[run["runner"]]}}
+    return config.load(PhoneConfig, options, "phone source")
 
 
-class PhoneLatency:
+class PhoneLatency(LayerTimer):
     """`latency(arch)` timed on a connected phone. The connection opens on first use (or pass
     an open `AdbPhone`); `close()` releases it. Raises PhoneError (a RuntimeError) for phone
     trouble and ValueError for an architecture that cannot run."""
@@ -115,17 +114,11 @@ class PhoneLatency:
         return fingerprint_id(self.fingerprint_info())
 
     def latency(self, arch: Architecture) -> LatencyResult:
-        hit = self.db.get(arch.to_string(), self.fingerprint(), self.name)
-        if hit is not None:
-            return hit
-        return self.record(arch)[0]
+        return cached_latency(self, arch)
 
     def record(self, arch: Architecture) -> tuple[LatencyResult, PhoneTiming]:
         """Measure now and store the figure (replacing a stored one): a forced re-measure."""
-        result, timing = self.measure(arch)
-        self.db.put_fingerprint(result.fingerprint, self.fingerprint_info())
-        self.db.put(arch.to_string(), result, extra=timing.summary())
-        return result, timing
+        return record_latency(self, arch)
 
     def measure(self, arch: Architecture) -> tuple[LatencyResult, PhoneTiming]:
         """Export, push and time now, bypassing and not touching the cache."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..space import SearchSpace
-from .base import Tokens
+from .base import Strategy, Tokens
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class EvolutionConfig:
             raise ValueError(f"mutations must be >= 1, got {self.mutations}")
 
 
-class RegularizedEvolution:
+class RegularizedEvolution(Strategy):
     name = "evolution"
 
     def __init__(self, space: SearchSpace, cfg: EvolutionConfig | None = None, seed: int = 0):

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..space import SearchSpace
-from .base import Tokens
+from .base import Strategy, Tokens
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Controller(nn.Module):
         return logp, self._entropy(log_probs).mean(1)
 
 
-class PPOSearch:
+class PPOSearch(Strategy):
     name = "ppo"
 
     def __init__(self, space: SearchSpace, cfg: PPOConfig | None = None, seed: int = 0):

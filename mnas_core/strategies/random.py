@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..space import SearchSpace
-from .base import Tokens
+from .base import Strategy, Tokens
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class RandomConfig:
     pass
 
 
-class RandomSearch:
+class RandomSearch(Strategy):
     name = "random"
 
     def __init__(self, space: SearchSpace, cfg: RandomConfig | None = None, seed: int = 0):

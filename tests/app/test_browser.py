@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow,
 
 
 def _stop_searches(runs: Path) -> None:
-    from mnas_core.search import stop_search
+    from mnas_core.background import stop_search
     from mnas_core.store import read_meta
     for path in runs.glob("*.db"):
         stop_search(path)

@@ -1,22 +1,21 @@
-"""Chart builders and table helpers, tested without Streamlit."""
+"""The app's Streamlit-free helpers (analysis, diagram, space table, search form); the chart
+builders are mnas_core.viz, tested in tests/viz/."""
 from __future__ import annotations
 
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from app import analysis, charts, diagram, search_form, space_table
+from app import analysis, diagram, search_form, space_table
 from mnas_core import zoo
 from mnas_core.arch import parse_arch
-from mnas_core.pareto import pareto_mask
 from mnas_core.reward import RewardConfig
 from mnas_core.space import SearchSpace
 from tests.app.rundata import make_trials
 
 HARD, SOFT = RewardConfig.preset("hard", 4.0), RewardConfig.preset("soft", 4.0)
-PURE = ("app.charts", "app.diagram", "app.space_table", "app.analysis", "app.search_form",
+PURE = ("app.diagram", "app.space_table", "app.analysis", "app.search_form",
         "app.latency_info", "app.config")
 
 
@@ -26,41 +25,7 @@ def test_figure_modules_never_import_streamlit():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_reward_curves_follow_eq_2_3():
-    fig = charts.reward_curves(HARD, accuracies=(0.5, 0.8), compare=SOFT)
-    assert len(fig.data) == 4  # two accuracies, each with its dotted comparison
-    x, y = np.asarray(fig.data[1].x), np.asarray(fig.data[1].y)
-    assert np.allclose(y[x <= 4.0], 0.8)                   # hard: flat below T ...
-    assert np.allclose(y[x > 4.0], 0.8 * (x[x > 4.0] / 4.0) ** -1)  # ... 1/LAT above it
-    assert any(s.x0 == 4.0 for s in fig.layout.shapes)      # the T line
-
-
-def test_pareto_scatter_marks_the_front_and_handles_empty():
-    df = make_trials(80, SOFT)
-    fig = charts.pareto_scatter(df, 4.0)
-    ok = df.dropna(subset=["accuracy", "latency_ms"])
-    assert len(fig.data[0].x) == len(ok)
-    assert len(fig.data[1].x) == pareto_mask(ok.accuracy, ok.latency_ms).sum()
-    empty = charts.pareto_scatter(df.iloc[:0])
-    assert "No finished trials" in empty.layout.annotations[0].text
-    big = charts.pareto_scatter(make_trials(2000, SOFT))
-    assert big.data[0].type == "scattergl"  # WebGL keeps 10,000-point charts fluid
-
-
-def test_comparison_charts_one_trace_set_per_run():
-    runs = {"hard": make_trials(50, HARD, 1), "soft": make_trials(50, SOFT, 2)}
-    assert [t.name for t in charts.pareto_overlay(runs, 4.0).data if t.showlegend is not False] \
-        == ["hard", "soft"]
-    hist = charts.latency_histograms(runs, {"hard": 4.0, "soft": 4.0})
-    assert [a.text for a in hist.layout.annotations][:2] == ["hard", "soft"]  # side by side
-    assert len(hist.data) == 2
-    time_fig = charts.reward_over_time(runs)
-    best = time_fig.data[1].y
-    assert np.all(np.diff(np.asarray(best)[~np.isnan(best)]) >= 0)  # best-so-far never drops
-    assert "Pick runs" in charts.pareto_overlay({}).layout.annotations[0].text
-
-
-def test_rerank_and_slope_chart():
+def test_rerank():
     df = make_trials(100, HARD)
     ranked = analysis.rerank(df, SOFT)
     assert ranked["rank_now"].tolist() == list(range(1, len(ranked) + 1))
@@ -69,7 +34,6 @@ def test_rerank_and_slope_chart():
     assert (same["moved"] == 0).all()  # the run's own reward changes nothing
     top = analysis.top_table(ranked)
     assert len(top) == 10 and set(top["change"].str[0]) <= {"▲", "▼", "="}
-    assert len(charts.rank_slope(ranked).data) >= 10
 
 
 def test_filter_trials():

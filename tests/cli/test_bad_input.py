@@ -79,8 +79,10 @@ def _store_level(kind):
 
 # Every kind of run file the store refuses, and those only the search can refuse.
 RESUME_KINDS = {kind: _store_level(kind) for kind in BAD_FILES} | {
-    "config with an unknown field": (_config_field(colour="red"), "unknown search config field"),
-    "config field of the wrong type": (_config_field(trials="many"), "search config: TypeError"),
+    "config with an unknown field": (_config_field(colour="red"),
+                                     "search config: unknown field(s) 'colour'"),
+    "config field of the wrong type": (_config_field(trials="many"),
+                                       "search config: trials must be an integer, got 'many'"),
     "latency setting unknown": (_config_field(latency={**dataclasses.asdict(LatencySetup()),
                                                        "options": {"colour": 1}}),
                                 "unknown setting"),

@@ -87,7 +87,7 @@ def test_profile_json_file_round_trips(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    ('{"blocks": 5}', "'blocks' must be a list"),
+    ('{"blocks": 5}', "search space: blocks must be a list"),
     ('{"stem_chs": "32"}', "stem_chs must be an integer"),
     ('{"resolution": 16}', "resolution 16 is too small"),
     ("{not json", "malformed"),

@@ -1,17 +1,20 @@
-"""The LatencySource contract (mnas_core/latency/base.py), run against every implementation.
+"""The shipped LatencySource contract (mnas_core.testing.latency) over every registered source,
+in each of its setups.
 
-To add a source (e.g. the phone), write a factory `def make_x(tmp_path) -> LatencySource` and
-add ONE line to FACTORIES: `pytest.param(make_x, id="x")`. Each factory gets a fresh temporary
-directory for its database and should configure the source to be fast (tiny runs).
+To add a source, write a factory `def make_x(tmp_path) -> LatencySource` and add ONE line to
+FACTORIES: `pytest.param(make_x, id="x")`. Each factory gets a fresh temporary directory for its
+database and should configure the source to be fast (tiny runs).
 """
 from __future__ import annotations
 
 import pytest
 
-from mnas_core.latency import LatencyResult, make_source
+from mnas_core.latency import make_source
+from mnas_core.registry import LATENCY_SOURCES
+from mnas_core.testing.latency import LatencySourceContract
 
 from ..phone.factory import make_phone
-from .helpers import FAST, TINY
+from .helpers import FAST
 
 
 def make_measured(tmp_path):
@@ -42,37 +45,20 @@ FACTORIES = [
 ]
 
 
-@pytest.fixture(params=FACTORIES)
-def source(request, tmp_path):
-    return request.param(tmp_path)
+def test_every_registered_source_has_a_factory():
+    assert {p.id.partition("-")[0] for p in FACTORIES} == set(LATENCY_SOURCES)
 
 
-def test_latency_returns_a_tagged_result(source):
-    r = source.latency(TINY)
-    assert isinstance(r, LatencyResult)
-    assert r.ms > 0 and r.source == source.name and r.fingerprint == source.fingerprint()
-    assert r.source in ("measured", "predicted", "phone") and r.backend
-    assert isinstance(r.noisy, bool) and set(r.to_dict()) >= {"ms", "source", "fingerprint"}
-    if r.runs:
-        assert r.p10 <= r.ms <= r.p90 and r.cv >= 0
+class TestRegisteredSources(LatencySourceContract):
+    @pytest.fixture(autouse=True, params=FACTORIES)
+    def registered(self, request):
+        self.factory = request.param
 
+    def make_source(self, tmp_path):
+        return self.factory(tmp_path)
 
-def test_second_call_is_cached_or_identical(source):
-    first, second = source.latency(TINY), source.latency(TINY)
-    assert second.ms == first.ms
-    assert second.cached or not first.runs  # measuring sources must cache
-
-
-def test_fingerprint_is_cheap_stable_and_side_effect_free(tmp_path, source):
-    before = sorted(p.name for p in tmp_path.iterdir())
-    assert source.fingerprint() == source.fingerprint()
-    assert isinstance(source.fingerprint(), str) and source.fingerprint()
-    assert sorted(p.name for p in tmp_path.iterdir()) == before
-
-
-def test_architecture_that_cannot_run_is_a_value_error(source):
-    with pytest.raises(ValueError, match="too small"):
-        source.latency(TINY.replace(resolution=16))
+    def test_builds_the_source_its_id_names(self, request, source):
+        assert source.name == request.node.callspec.id.partition("-")[0]
 
 
 def test_make_source_rejects_unknown_settings():

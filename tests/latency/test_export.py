@@ -35,7 +35,8 @@ def test_every_layer_kind_exports_alone_with_the_same_outputs(tmp_path):
     # The phone's lookup table times each layer as its own .pte: stem, the three block ops
     # (with SE and a pooling skip), head and classifier must all lower.
     from mnas_core.arch import parse_arch
-    from mnas_core.builder import build_layer, expand_layers
+    from mnas_core.builder import build_layer
+    from mnas_core.layers import expand_layers
     from mnas_core.latency.export import export_layer_pte, export_overhead_pte, layer_input
     arch = parse_arch("r1_k3_s11_e1_i32_o16_conv,r1_k5_s22_e1_i16_o24_se0.25_noskip,"
                       "r1_k3_s22_e3_i24_o32_se0.25_pool;resolution=32;num_classes=10")

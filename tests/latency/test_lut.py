@@ -1,6 +1,6 @@
 import pytest
 
-from mnas_core.builder import expand_layers
+from mnas_core.layers import expand_layers
 from mnas_core.latency import LatencyDB, LutConfig, LutPredictor
 from mnas_core.latency.db import layer_key
 from mnas_core.latency.lut import fit_correction

@@ -1,4 +1,4 @@
-"""Parsers on verbatim runner output (formats from ../shared/REFERENCE.md)."""
+"""Parsers on verbatim runner output (formats from docs/facts.md)."""
 import pytest
 
 from mnas_core.phone.parsers import RunnerOutputError, parse_executorch, parse_tflite

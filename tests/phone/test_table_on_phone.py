@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mnas_core.arch import parse_arch
-from mnas_core.builder import expand_layers
+from mnas_core.layers import expand_layers
 from mnas_core.cli import main
 from mnas_core.latency import LatencyDB, LutConfig, LutPredictor
 from mnas_core.latency.db import layer_key

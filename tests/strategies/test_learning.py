@@ -5,8 +5,7 @@ import pytest
 from mnas_core.space import SearchSpace
 from mnas_core.strategies import make_strategy
 from mnas_core.strategies.ppo import PPOConfig
-
-from .test_contract import toy_reward
+from mnas_core.testing.strategy import toy_reward
 
 
 def mean_reward_of_last_batches(name, seed, batches=30, **cfg):

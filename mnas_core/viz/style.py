@@ -1,0 +1,87 @@
+"""What every chart shares: the palette, the layout, the target line, the Pareto staircase and
+shared histogram bins. One copy, so the app, the notebooks and the README images read alike.
+
+Conventions: accuracy is a fraction in the data and shown in percent; latency in ms; the
+target latency T is a dashed red line.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..pareto import pareto_mask
+
+# One qualitative palette for runs, one sequential scale for reward.
+RUN_COLORS = ("#4C78A8", "#F58518", "#54A24B", "#B279A2", "#E45756", "#72B7B2", "#9D755D")
+REWARD_SCALE = "Viridis"
+TARGET_COLOR = "#C0392B"
+FONT = dict(family="Inter, 'Source Sans Pro', sans-serif", size=13)
+# Scattergl keeps 10,000-trial scatters responsive; SVG is crisper below that.
+WEBGL_ABOVE = 1500
+HIST_BINS = 40
+
+
+def run_color(i: int) -> str:
+    """The i-th run's colour (the palette repeats past its end)."""
+    return RUN_COLORS[i % len(RUN_COLORS)]
+
+
+def layout(fig: go.Figure, title: str | None = None, height: int = 380, *,
+           grid: bool = False) -> go.Figure:
+    """Title on top, the horizontal legend under it, then the plot area: nothing overlaps.
+    `grid`: the figure has subplot titles, which sit between the legend and the plots, so
+    both move up."""
+    top, legend_y = (110, 1.06) if grid else (80 if title else 30, 1.02)
+    # Title at x = 0.01, not 0: a static image has no page padding to keep it off the edge.
+    fig.update_layout(template="plotly_white", font=FONT, height=height,
+                      margin=dict(l=10, r=10, t=top, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=legend_y, x=0),
+                      title=dict(text=title, x=0.01, y=0.98, yanchor="top", yref="container",
+                                 font=dict(size=15)) if title else None)
+    return fig
+
+
+def target_line(fig: go.Figure, target_ms: float | None, *, label: bool = True,
+                horizontal: bool = False, **where) -> None:
+    """The dashed T line (vertical on a latency x axis, `horizontal` on a latency y axis);
+    `label` writes "T = ... ms" beside it (off in grids, where the title says it once);
+    `where` picks a subplot (row=, col=). No line when T is unknown (None or 0)."""
+    if not target_ms:
+        return
+    line = dict(color=TARGET_COLOR, dash="dash", width=1.5)
+    text = dict(annotation_text=f"T = {target_ms:g} ms", annotation_position="top right",
+                annotation_font=dict(color=TARGET_COLOR, size=12)) if label else {}
+    if horizontal:
+        fig.add_hline(y=target_ms, line=line, **text, **where)
+    else:
+        fig.add_vline(x=target_ms, line=line, **text, **where)
+
+
+def empty_figure(message: str, height: int = 300) -> go.Figure:
+    """A blank chart carrying a short explanation (used for empty states)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font=dict(size=14, color="#666"),
+                       xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return layout(fig, height=height)
+
+
+def successful(df: pd.DataFrame) -> pd.DataFrame:
+    """Trials with both an accuracy and a latency (failed ones have neither)."""
+    return df[df["accuracy"].notna() & df["latency_ms"].notna()]
+
+
+def front_line(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The Pareto front of successful trials as a staircase (x = latency, y = accuracy %),
+    fastest first; draw it with line shape "hv"."""
+    front = df[pareto_mask(df["accuracy"], df["latency_ms"])].sort_values("latency_ms")
+    return front["latency_ms"].to_numpy(), 100 * front["accuracy"].to_numpy()
+
+
+def shared_bins(latency_ms: pd.Series) -> dict:
+    """Histogram bins over all the runs' latencies, so side-by-side panels compare bin for
+    bin (a lone value still gets a bin of positive width)."""
+    lo, hi = float(latency_ms.min()), float(latency_ms.max())
+    return dict(start=lo, end=hi, size=max((hi - lo) / HIST_BINS, 1e-6))

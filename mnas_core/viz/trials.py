@@ -1,0 +1,198 @@
+"""Charts of a run's trials: accuracy vs latency with the Pareto front, latency histograms
+(the paper's Figure 6, hard vs soft constraint), reward and latency over the search. Each takes
+trial tables as mnas_core.store.read_trials returns them (columns trial, accuracy, latency_ms,
+reward) and returns a plotly figure."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import (REWARD_SCALE, WEBGL_ABOVE, empty_figure, front_line, layout, run_color,
+                    shared_bins, successful, target_line)
+
+SINGLE_OP_SYMBOLS = ("x", "diamond", "square", "cross", "star", "triangle-up")
+
+
+def _hover(df: pd.DataFrame) -> tuple[np.ndarray, str]:
+    data = np.stack([df["trial"].to_numpy(), df["reward"].to_numpy(float)], axis=-1)
+    return data, ("trial %{customdata[0]}<br>accuracy %{y:.2f}%<br>latency %{x:.2f} ms"
+                  "<br>reward %{customdata[1]:.4f}<extra></extra>")
+
+
+def _scatter(n: int):
+    return go.Scattergl if n > WEBGL_ABOVE else go.Scatter
+
+
+def pareto_scatter(df: pd.DataFrame, target_ms: float | None = None,
+                   title: str = "Accuracy vs latency") -> go.Figure:
+    """Every successful trial (colour = reward) with the Pareto front and the target T."""
+    ok = successful(df)
+    if ok.empty:
+        return empty_figure("No finished trials yet")
+    custom, hover = _hover(ok)
+    fig = go.Figure(_scatter(len(ok))(
+        x=ok["latency_ms"], y=100 * ok["accuracy"], mode="markers", name="trials",
+        customdata=custom, hovertemplate=hover,
+        marker=dict(size=7 if len(ok) < 500 else 5, color=ok["reward"], colorscale=REWARD_SCALE,
+                    opacity=0.85, colorbar=dict(title="reward", thickness=12),
+                    line=dict(width=0.5, color="white") if len(ok) < 500 else None)))
+    fx, fy = front_line(ok)
+    fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines+markers", name="Pareto front",
+                             line=dict(color="#222", width=1.5, shape="hv"),
+                             marker=dict(size=8, symbol="circle-open", color="#222"),
+                             hoverinfo="skip"))
+    target_line(fig, target_ms)
+    fig.update_xaxes(title="latency (ms)")
+    fig.update_yaxes(title="accuracy (%)")
+    return layout(fig, title, height=420)
+
+
+def pareto_overlay(runs: dict[str, pd.DataFrame], target_ms: float | None = None,
+                   singles: dict[str, pd.DataFrame] | None = None,
+                   title: str = "Pareto fronts") -> go.Figure:
+    """Pareto fronts of several runs over their (faint) trials: who dominates where.
+    `singles` ({op: trials}) marks networks with one op in every layer on top: what
+    searching over ops buys."""
+    fig = go.Figure()
+    for i, (name, df) in enumerate(runs.items()):
+        ok = successful(df)
+        if ok.empty:
+            continue
+        color = run_color(i)
+        fig.add_trace(_scatter(len(ok))(x=ok["latency_ms"], y=100 * ok["accuracy"],
+                                        mode="markers", legendgroup=name, showlegend=False,
+                                        marker=dict(color=color, size=4, opacity=0.25),
+                                        hoverinfo="skip"))
+        fx, fy = front_line(ok)
+        fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines+markers", name=name, legendgroup=name,
+                                 line=dict(color=color, width=2.5, shape="hv"),
+                                 marker=dict(size=7, color=color),
+                                 hovertemplate="%{y:.2f}% at %{x:.2f} ms<extra>" + name
+                                               + "</extra>"))
+    if not fig.data:
+        return empty_figure("Pick runs with finished trials to compare their fronts")
+    for i, (op, d) in enumerate((singles or {}).items()):
+        d = d[d["status"] == "ok"]
+        symbol = SINGLE_OP_SYMBOLS[i % len(SINGLE_OP_SYMBOLS)]
+        fig.add_trace(go.Scatter(x=d["latency_ms"], y=100 * d["accuracy"], mode="markers",
+                                 name=f"single op: {op}",
+                                 marker=dict(size=13, symbol=symbol,
+                                             line=dict(width=1, color="#222"))))
+    target_line(fig, target_ms)
+    fig.update_xaxes(title="latency (ms)")
+    fig.update_yaxes(title="accuracy (%)")
+    return layout(fig, title, height=440)
+
+
+def latency_histogram(df: pd.DataFrame, target_ms: float | None = None,
+                      title: str = "Latency of sampled models") -> go.Figure:
+    ok = df[df["latency_ms"].notna()]
+    if ok.empty:
+        return empty_figure("No latencies recorded yet")
+    fig = go.Figure(go.Histogram(x=ok["latency_ms"], nbinsx=40, marker_color=run_color(0),
+                                 opacity=0.85, name="models",
+                                 hovertemplate="%{x} ms: %{y} models<extra></extra>"))
+    target_line(fig, target_ms)
+    fig.update_xaxes(title="latency (ms)")
+    fig.update_yaxes(title="models")
+    return layout(fig, title, height=320)
+
+
+def latency_histograms(runs: dict[str, pd.DataFrame], targets: dict[str, float]) -> go.Figure:
+    """Side-by-side latency distributions with shared axes: the paper's Figure 6 (hard vs
+    soft constraint) when given one run of each."""
+    runs = {k: v for k, v in runs.items() if v["latency_ms"].notna().any()}
+    if not runs:
+        return empty_figure("Pick runs with recorded latencies")
+    fig = make_subplots(rows=1, cols=len(runs), shared_xaxes=True, shared_yaxes=True,
+                        subplot_titles=list(runs), horizontal_spacing=0.04)
+    bins = shared_bins(pd.concat([r["latency_ms"] for r in runs.values()]).dropna())
+    for i, (name, df) in enumerate(runs.items(), 1):
+        fig.add_trace(go.Histogram(x=df["latency_ms"].dropna(), xbins=bins, name=name,
+                                   marker_color=run_color(i - 1), showlegend=False,
+                                   hovertemplate="%{x} ms: %{y} models<extra></extra>"),
+                      row=1, col=i)
+        target_line(fig, targets.get(name), row=1, col=i)
+        fig.update_xaxes(title="latency (ms)", row=1, col=i)
+    fig.update_yaxes(title="models", row=1, col=1)
+    return layout(fig, "Latency distribution of sampled models", height=340)
+
+
+def figure6(runs: dict[str, pd.DataFrame], targets: dict[str, float]) -> go.Figure:
+    """The paper's Figure 6, one column per run: sampled models and their Pareto front (top),
+    the histogram of their latencies (bottom). Shared axes, so the columns compare at a
+    glance; T is the dashed line."""
+    names = list(runs)
+    fig = make_subplots(rows=2, cols=len(names), shared_xaxes=True, row_heights=[0.62, 0.38],
+                        vertical_spacing=0.06, horizontal_spacing=0.05, subplot_titles=names)
+    bins = shared_bins(pd.concat([successful(d)["latency_ms"] for d in runs.values()]))
+    for col, name in enumerate(names, 1):
+        ok = successful(runs[name])
+        color = run_color(col - 1)
+        fig.add_trace(go.Scatter(x=ok["latency_ms"], y=100 * ok["accuracy"], mode="markers",
+                                 marker=dict(color=color, size=5, opacity=0.45),
+                                 name="sampled models", showlegend=col == 1,
+                                 legendgroup="models"), row=1, col=col)
+        fx, fy = front_line(ok)
+        fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines+markers",
+                                 line=dict(color="#222", shape="hv"),
+                                 marker=dict(size=6, color="#222"), name="Pareto front",
+                                 showlegend=col == 1, legendgroup="front"), row=1, col=col)
+        fig.add_trace(go.Histogram(x=ok["latency_ms"], xbins=bins, marker_color=color,
+                                   showlegend=False), row=2, col=col)
+        for row in (1, 2):
+            target_line(fig, targets.get(name), label=False, row=row, col=col)
+        fig.update_xaxes(title="latency (ms)", row=2, col=col)
+    fig.update_yaxes(title="accuracy (%)", row=1, col=1)
+    fig.update_yaxes(title="models", row=2, col=1)
+    fig.update_xaxes(matches="x")  # one latency scale for every panel
+    fig.update_yaxes(matches="y", row=1)
+    fig.update_yaxes(matches="y" + str(len(names) + 1), row=2)
+    return layout(fig, "Sampled models, Pareto front and latency histogram "
+                       "(dashed: target T)", height=620, grid=True)
+
+
+def reward_over_time(runs: dict[str, pd.DataFrame]) -> go.Figure:
+    """Reward of each trial (faint) and the best so far (line), by trial number."""
+    fig = go.Figure()
+    for i, (name, df) in enumerate(runs.items()):
+        d = df.sort_values("trial")
+        if d["reward"].notna().sum() == 0:
+            continue
+        color = run_color(i)
+        fig.add_trace(go.Scattergl(x=d["trial"], y=d["reward"], mode="markers",
+                                   marker=dict(color=color, size=4, opacity=0.3),
+                                   legendgroup=name, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=d["trial"], y=d["reward"].cummax(), mode="lines", name=name,
+                                 line=dict(color=color, width=2.5, shape="hv"),
+                                 legendgroup=name,
+                                 hovertemplate="trial %{x}: best %{y:.4f}<extra></extra>"))
+    if not fig.data:
+        return empty_figure("No rewards recorded yet")
+    fig.update_xaxes(title="trial")
+    fig.update_yaxes(title="reward (line: best so far)")
+    return layout(fig, "Reward over the search", height=340)
+
+
+def latency_over_trials(runs: dict[str, pd.DataFrame], targets: dict[str, float],
+                        window: int = 25) -> go.Figure:
+    """Latency of each sampled model by trial number (dots) and its rolling median (line):
+    where each controller moves the search as it learns."""
+    fig = go.Figure()
+    for i, (name, df) in enumerate(runs.items()):
+        d = df[df["latency_ms"].notna()].sort_values("trial")
+        color = run_color(i)
+        fig.add_trace(go.Scatter(x=d["trial"], y=d["latency_ms"], mode="markers",
+                                 marker=dict(color=color, size=4, opacity=0.3),
+                                 legendgroup=name, showlegend=False, hoverinfo="skip"))
+        med = d["latency_ms"].rolling(window, min_periods=1, center=True).median()
+        fig.add_trace(go.Scatter(x=d["trial"], y=med, mode="lines", name=name,
+                                 line=dict(color=color, width=2.5), legendgroup=name))
+    for t in targets.values():
+        target_line(fig, t, label=False, horizontal=True)
+    fig.update_xaxes(title="trial")
+    fig.update_yaxes(title="latency (ms)")
+    return layout(fig, f"Latency of sampled models over the search (line: rolling median of "
+                       f"{window})", height=380)

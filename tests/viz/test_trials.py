@@ -1,0 +1,80 @@
+"""Charts of trials: the Pareto scatter and overlay, latency histograms, the paper's Figure 6,
+reward and latency over the search."""
+from __future__ import annotations
+
+import numpy as np
+
+from mnas_core import viz
+from mnas_core.pareto import pareto_mask
+from tests.viz.helpers import HARD, SOFT, trials
+
+
+def _runs():
+    return {"hard": trials(50, HARD, 1), "soft": trials(50, SOFT, 2)}
+
+
+def test_pareto_scatter_marks_the_front_and_handles_empty():
+    df = trials(80)
+    fig = viz.pareto_scatter(df, 4.0)
+    ok = df.dropna(subset=["accuracy", "latency_ms"])
+    assert len(fig.data[0].x) == len(ok)
+    assert len(fig.data[1].x) == pareto_mask(ok.accuracy, ok.latency_ms).sum()
+    assert any(s.x0 == 4.0 for s in fig.layout.shapes)
+    empty = viz.pareto_scatter(df.iloc[:0])
+    assert "No finished trials" in empty.layout.annotations[0].text
+    big = viz.pareto_scatter(trials(2000))
+    assert big.data[0].type == "scattergl"  # WebGL keeps 10,000-point charts fluid
+
+
+def test_comparison_charts_one_trace_set_per_run():
+    runs = _runs()
+    assert [t.name for t in viz.pareto_overlay(runs, 4.0).data if t.showlegend is not False] \
+        == ["hard", "soft"]
+    hist = viz.latency_histograms(runs, {"hard": 4.0, "soft": 4.0})
+    assert [a.text for a in hist.layout.annotations][:2] == ["hard", "soft"]  # side by side
+    assert len(hist.data) == 2
+    assert hist.data[0].xbins == hist.data[1].xbins  # bin for bin comparable
+    time_fig = viz.reward_over_time(runs)
+    best = time_fig.data[1].y
+    assert np.all(np.diff(np.asarray(best)[~np.isnan(best)]) >= 0)  # best-so-far never drops
+    assert "Pick runs" in viz.pareto_overlay({}).layout.annotations[0].text
+
+
+def test_pareto_overlay_marks_single_op_networks():
+    singles = {"mbconv6_k3": trials(3, seed=5), "sepconv_k5": trials(4, seed=6)}
+    fig = viz.pareto_overlay(_runs(), 4.0, singles, title="fronts")
+    marked = [t for t in fig.data if t.name and t.name.startswith("single op")]
+    assert [t.name for t in marked] == ["single op: mbconv6_k3", "single op: sepconv_k5"]
+    assert [len(t.x) for t in marked] == [(d.status == "ok").sum() for d in singles.values()]
+    assert marked[0].marker.symbol != marked[1].marker.symbol
+    assert fig.layout.title.text == "fronts"
+
+
+def test_latency_histogram_and_its_empty_state():
+    fig = viz.latency_histogram(trials(40), 4.0)
+    assert len(fig.data[0].x) == trials(40)["latency_ms"].notna().sum()
+    assert fig.layout.shapes[0].x0 == 4.0
+    assert "No latencies" in viz.latency_histogram(trials(5).iloc[:0]).layout.annotations[0].text
+
+
+def test_figure6_columns_share_scales_bins_and_mark_t():
+    runs = _runs()
+    fig = viz.figure6(runs, {"hard": 4.0, "soft": 5.0})
+    assert len(fig.data) == 3 * len(runs)  # models, front, histogram per run
+    models, front, hist = fig.data[:3]
+    ok = runs["hard"].dropna(subset=["accuracy", "latency_ms"])
+    assert len(models.x) == len(ok) and np.allclose(models.y, 100 * ok.accuracy)
+    assert len(front.x) == pareto_mask(ok.accuracy, ok.latency_ms).sum()
+    assert fig.data[2].xbins == fig.data[5].xbins
+    lines = sorted(s.x0 for s in fig.layout.shapes)
+    assert lines == [4.0, 4.0, 5.0, 5.0]  # each run's T in both of its panels
+    assert [a.text for a in fig.layout.annotations] == ["hard", "soft"]  # no per-panel labels
+
+
+def test_latency_over_trials_rolling_median():
+    df = trials(60)
+    fig = viz.latency_over_trials({"run": df}, {"T": 4.0}, window=5)
+    d = df[df.latency_ms.notna()]
+    assert np.allclose(fig.data[1].y, d.latency_ms.rolling(5, min_periods=1,
+                                                            center=True).median())
+    assert fig.layout.shapes[0].y0 == 4.0  # T is a horizontal line here
