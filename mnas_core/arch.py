@@ -104,20 +104,6 @@ def check_bool(name: str, value) -> bool:
     return value
 
 
-def check_fields(what: str, d, known: set, required: tuple = (), noun: str = "field") -> dict:
-    """A JSON object's keys: refuse a non-object, unknown keys and missing required ones."""
-    if not isinstance(d, dict):
-        raise ValueError(f"{what} must be a JSON object, got {type(d).__name__}")
-    unknown = sorted(str(k) for k in d if k not in known)
-    if unknown:
-        raise ValueError(f"{what}: unknown {noun}(s) {', '.join(map(_show, unknown))}; "
-                         f"known: {', '.join(sorted(known))}")
-    missing = [k for k in required if k not in d]
-    if missing:
-        raise ValueError(f"{what}: missing field(s) {', '.join(missing)}")
-    return d
-
-
 def check_list(name: str, value) -> tuple:
     if not isinstance(value, (list, tuple)):
         raise ValueError(f"{name} must be a list, got {type(value).__name__}")

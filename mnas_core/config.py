@@ -28,8 +28,8 @@ def load(cls, data, where: str):
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(str(k) for k in data if k not in fields)
     if unknown:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; known: "
-                         f"{', '.join(fields)}")
+        shown = ", ".join(_show(k) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise ValueError(f"{where}: unknown field(s) {shown}; known: {', '.join(fields)}")
     missing = [n for n, f in fields.items() if n not in data and f.default is dataclasses.MISSING
                and f.default_factory is dataclasses.MISSING]
     if missing:
@@ -67,9 +67,7 @@ def _value(tp, value, where: str, field: dataclasses.Field | None = None):
     if origin is tuple:
         return _tuples(tp, value)
     if tp in _PLAIN and not _is(tp, value):
-        shown = repr(value)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise ValueError(f"{where} must be {_PLAIN[tp]}, got {shown}")
+        raise ValueError(f"{where} must be {_PLAIN[tp]}, got {_show(value)}")
     return value  # tuples of plain values, callables...: the class's own checks apply
 
 
@@ -84,6 +82,11 @@ def _tuples(tp, value):
     if len(args) == len(value):
         return tuple(_tuples(a, v) for a, v in zip(args, value))
     return tuple(value)
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _is(tp, value) -> bool:

@@ -48,7 +48,7 @@ class InterruptAfter(InProcess):
 def test_config_round_trips_through_json(tmp_path):
     cfg = tiny_config(tmp_path)
     assert SearchConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
-    with pytest.raises(ValueError, match="unknown search config field"):
+    with pytest.raises(ValueError, match="search config: unknown field.*'trails'"):
         SearchConfig.from_dict({"trails": 5})
 
 
