@@ -7,13 +7,16 @@ every trial, is re-read as soon as it changes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
 
 from mnas_core import store as run_store
-from mnas_core.arch import Architecture
 from mnas_core.reward import RewardConfig
+
+if TYPE_CHECKING:
+    from mnas_core.search import SearchConfig
 
 def stamp(path: str | Path) -> tuple:
     """Changes whenever the run file (or its write-ahead log) changes."""
@@ -33,15 +36,19 @@ def _trials(path: str, version: tuple) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _config(path: str, version: tuple) -> dict:
-    return run_store.read_config(path)
+def _config(path: str, version: tuple) -> SearchConfig:
+    from mnas_core.search import load_config  # imported on use: it loads torch
+    return load_config(path)
 
 
 def trials(path) -> pd.DataFrame:
     return _trials(str(path), stamp(path))
 
 
-def config(path) -> dict:
+def config(path) -> SearchConfig:
+    """The run's config, typed (mnas_core.search.load_config); ValueError naming the file and
+    the field for one this version cannot read. Its reward's T is None until a run with
+    T = auto has measured it."""
     return _config(str(path), stamp(path))
 
 
@@ -74,31 +81,10 @@ def list_runs(folders) -> pd.DataFrame:
 
 
 def run_label(row) -> str:
-    """'name · strategy · hard/soft · 300 trials' for pickers."""
+    """'name · strategy · hard/soft · 300 trials' for pickers (a list_runs row)."""
     try:
-        kind = RewardConfig(float(row["target_ms"]), float(row["alpha"]),
-                            float(row["beta"])).kind
-    except (ValueError, TypeError, KeyError):
+        kind = RewardConfig(None, float(row["alpha"]), float(row["beta"])).kind
+    except (ValueError, TypeError, KeyError):  # list_runs leaves them empty when unreadable
         kind = "?"
     return (f"{row['name']} · {row.get('strategy', '?')} · {kind} · "
             f"{int(row.get('n_trials', 0) or 0)} trials · {row.get('status', '?')}")
-
-
-def deployed(arch: Architecture, cfg: dict) -> Architecture:
-    """The searched network as its latency was measured (mnas_core.search.LatencySetup: the
-    paper's 224x224, 1000 classes), from the run's stored config; unchanged if it has none."""
-    from mnas_core.search import LatencySetup
-    setup = (cfg or {}).get("latency")
-    try:
-        return LatencySetup(**setup).deployed(arch) if isinstance(setup, dict) else arch
-    except (TypeError, ValueError):
-        return arch
-
-
-def reward_of(cfg: dict) -> RewardConfig | None:
-    """The run's RewardConfig from its stored config, or None if it has none (or a bad one)."""
-    r = (cfg or {}).get("reward") or {}
-    try:
-        return RewardConfig(float(r["target_ms"]), float(r["alpha"]), float(r["beta"]))
-    except (KeyError, TypeError, ValueError):
-        return None

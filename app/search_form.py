@@ -41,10 +41,10 @@ class FormValues:
     strategy: str | None = None
     trials: int | None = None
     batch_size: int | None = None
-    target_ms: float = 0.0           # 0 = automatic: MobileNetV2's latency on the source
-    preset: str = "soft"             # "hard" | "soft" | "custom"
-    alpha: float = PRESETS["soft"][0]
-    beta: float = PRESETS["soft"][1]
+    target_ms: float | None = None   # 0 = auto: MobileNetV2's latency on the source
+    preset: str | None = None        # "hard" | "soft" | "custom"
+    alpha: float | None = None       # the exponents of a custom reward
+    beta: float | None = None
     latency_source: str | None = None
     workers: int | None = None
     seed: int | None = None
@@ -57,8 +57,9 @@ def defaults(name: str = "") -> FormValues:
     c = SearchConfig()
     return FormValues(name=name, dataset=c.dataset.name, subset=c.dataset.train_images or 0,
                       epochs=c.train.epochs, strategy=c.strategy, trials=c.trials,
-                      batch_size=c.batch_size, latency_source=c.latency.source,
-                      workers=c.workers, seed=c.seed)
+                      batch_size=c.batch_size, target_ms=c.reward.target_ms or 0.0,
+                      preset=c.reward.kind, alpha=c.reward.alpha, beta=c.reward.beta,
+                      latency_source=c.latency.source, workers=c.workers, seed=c.seed)
 
 
 def default_name(strategy: str, preset: str) -> str:
@@ -78,16 +79,11 @@ def run_path(runs_dir: Path, name: str) -> Path:
     return path
 
 
-def reward_config(v: FormValues) -> RewardConfig | None:
-    """The run's reward; None for the paper's automatic T (soft constraint, T = MobileNetV2's
-    latency on the chosen source), which mnas_core.search resolves when the run starts."""
+def _reward(v: FormValues) -> RewardConfig:
+    """The run's reward; T 0 is auto (mnas_core.search measures it when the run starts)."""
     alpha, beta = PRESETS[v.preset] if v.preset in PRESETS else (v.alpha, v.beta)
-    if v.target_ms <= 0:
-        if (alpha, beta) != PRESETS["soft"]:
-            raise ValueError("an automatic target T is defined for the soft preset only; "
-                             "give T in milliseconds for the hard or a custom reward")
-        return None
-    return RewardConfig(float(v.target_ms), float(alpha), float(beta))
+    return RewardConfig(float(v.target_ms) if v.target_ms > 0 else None, float(alpha),
+                        float(beta))
 
 
 def build_config(v: FormValues, space: SearchSpace):
@@ -105,6 +101,6 @@ def build_config(v: FormValues, space: SearchSpace):
     data = DataConfig(name=v.dataset.strip(), train_images=int(v.subset) or None)
     train = dataclasses.replace(TrainConfig(), epochs=float(v.epochs))
     return SearchConfig(strategy=v.strategy, trials=int(v.trials), batch_size=int(v.batch_size),
-                        reward=reward_config(v), dataset=data, train=train,
+                        reward=_reward(v), dataset=data, train=train,
                         latency=LatencySetup(source=v.latency_source), space=space,
                         workers=int(v.workers), seed=int(v.seed))

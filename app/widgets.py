@@ -62,6 +62,16 @@ def pick_runs(cfg: AppConfig, key: str) -> list[Path]:
     return [Path(p) for p in chosen]
 
 
+def load_config(path: Path):
+    """A run's typed config (app.runs.config), or None after an inline error naming the file
+    and the field this version cannot read."""
+    try:
+        return runs.config(path)
+    except ValueError as err:
+        st.error(f"Cannot use this run: {err}", icon=":material/error:")
+        return None
+
+
 def load_trials(path: Path) -> pd.DataFrame | None:
     """A run's trials, or None after an inline error (a run being written is still readable;
     a broken file is reported, not raised)."""

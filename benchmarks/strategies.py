@@ -17,8 +17,8 @@ import numpy as np
 
 from mnas_core.pareto import hypervolume
 from mnas_core.registry import LATENCY_SOURCES, STRATEGIES
-from mnas_core.search import LatencySetup, SearchConfig, run_search, start_run
-from mnas_core.store import read_config, read_trials
+from mnas_core.search import LatencySetup, SearchConfig, load_config, run_search, start_run
+from mnas_core.store import read_trials
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
                 start = time.perf_counter()
                 run_search(start_run(cfg, path))
                 df = read_trials(path)
-                T = read_config(path)["reward"]["target_ms"]
+                T = load_config(path).reward.target_ms
                 ok = df[df.status == "ok"]
                 hv = hypervolume(ok.accuracy, ok.latency_ms, ref_latency_ms=2 * T)
                 results.setdefault(strategy, []).append((hv, ok.reward.max()))

@@ -249,7 +249,7 @@ def parse_block(text: str) -> BlockSpec:
     flags: list[str] = []
     op_flags = ops.flags()
     for tok in text.strip().split("_"):
-        if tok in ("noskip", "pool") or tok in op_flags:
+        if tok in ops.SKIP_FLAGS or tok in op_flags:
             if tok in flags:
                 raise ValueError(f"block {text!r}: token {tok!r} given twice")
             flags.append(tok)
@@ -264,8 +264,9 @@ def parse_block(text: str) -> BlockSpec:
     missing = [k for k in ("r", "k", "s", "e", "i", "o") if k not in fields]
     if missing:
         raise ValueError(f"block {text!r}: missing field(s) {', '.join(missing)}")
-    if "noskip" in flags and "pool" in flags:
-        raise ValueError(f"block {text!r}: 'noskip' and 'pool' contradict each other")
+    skips = [f for f in flags if f in ops.SKIP_FLAGS]
+    if len(skips) > 1:
+        raise ValueError(f"block {text!r}: {' and '.join(map(repr, skips))} contradict each other")
 
     def integer(key: str) -> int:
         if not fields[key].isdigit():
@@ -283,7 +284,7 @@ def parse_block(text: str) -> BlockSpec:
         raise ValueError(f"block {text!r}: op tokens {' and '.join(o.flag for o in chosen)} "
                          "contradict each other")
     op = chosen[0].name if chosen else ops.implied(exp > 1).name
-    skip = "none" if "noskip" in flags else ("pool" if "pool" in flags else "identity")
+    skip = ops.SKIP_FLAGS[skips[0]] if skips else "identity"
     try:
         return BlockSpec(op=op, kernel=integer("k"), stride=int(s[0]), exp_ratio=exp,
                          in_chs=integer("i"), out_chs=integer("o"), repeats=integer("r"),
@@ -304,7 +305,7 @@ def format_block(b: BlockSpec) -> str:
     if b.se_ratio:
         parts.append(f"se{_decimal(b.se_ratio)}")
     if b.skip != "identity":
-        parts.append("noskip" if b.skip == "none" else "pool")
+        parts.append(next(f for f, skip in ops.SKIP_FLAGS.items() if skip == b.skip))
     flag = ops.get(b.op).flag
     if flag:
         parts.append(flag)

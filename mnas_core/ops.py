@@ -94,12 +94,14 @@ OPS: dict[str, Op] = {op.name: op for op in (
 )}
 # Layer kinds around the searched blocks; they are not ConvOps.
 FIXED_KINDS = ("stem", "head", "classifier")
+# Block-string flags of the skip ops other than the default identity residual (arch.SKIPS).
+SKIP_FLAGS = {"noskip": "none", "pool": "pool"}
 
 
 def register(op: Op) -> None:
     """Add an op (with its module in blocks.BLOCKS). A name or flag already taken is refused,
     and so is a second implied op: `e` can imply only one expanding and one plain op."""
-    taken = {o.flag for o in OPS.values()} | {"noskip", "pool"}
+    taken = {o.flag for o in OPS.values()} | set(SKIP_FLAGS)
     if op.name in OPS or op.name in FIXED_KINDS or (op.flag and op.flag in taken):
         raise ValueError(f"op {op.name!r} (flag {op.flag!r}) is already defined")
     if op.flag is None:

@@ -9,6 +9,7 @@ ACC(m2) * 2**beta = ACC(m1), i.e. beta = -ln(1 + r) / ln(k) for k = 2, r = 5%.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -20,9 +21,13 @@ PRESETS = {"hard": (0.0, -1.0), "soft": (-0.07, -0.07)}
 
 @dataclass(frozen=True)
 class RewardConfig:
-    """Target latency T in milliseconds and the exponents of eq. 3."""
+    """The reward of a run: target latency T in milliseconds and the exponents of eq. 3.
 
-    target_ms: float = 75.0
+    target_ms None is "auto": a search measures T when it starts, as MobileNetV2 1.0's latency
+    on its own latency source (the paper's T = 75 ms was MobileNetV2's latency on its Pixel 1),
+    and stores `resolved(T)`. Scoring needs a T, so `reward` refuses an unresolved config."""
+
+    target_ms: float | None = None
     alpha: float = -0.07
     beta: float = -0.07
 
@@ -30,11 +35,15 @@ class RewardConfig:
         check_reward_config(self.target_ms, self.alpha, self.beta)
 
     @classmethod
-    def preset(cls, name: str, target_ms: float = 75.0) -> "RewardConfig":
+    def preset(cls, name: str, target_ms: float | None = None) -> "RewardConfig":
         if name not in PRESETS:
             raise ValueError(f"unknown reward preset {name!r}; use one of {sorted(PRESETS)}")
         alpha, beta = PRESETS[name]
         return cls(target_ms, alpha, beta)
+
+    def resolved(self, target_ms: float) -> "RewardConfig":
+        """This reward with T fixed (for a run whose T was "auto")."""
+        return dataclasses.replace(self, target_ms=target_ms)
 
     @property
     def kind(self) -> str:
@@ -44,19 +53,28 @@ class RewardConfig:
         return "custom"
 
 
-def check_reward_config(target_ms: float, alpha: float, beta: float) -> None:
-    """ValueError for values that make the reward meaningless; a warning for odd ones."""
-    if not (math.isfinite(target_ms) and target_ms > 0):
-        raise ValueError(f"target latency T must be a positive number of ms, got {target_ms}")
+def check_reward_config(target_ms: float | None, alpha: float, beta: float) -> None:
+    """ValueError for values that make the reward meaningless; a warning for odd ones.
+    target_ms None (auto) is allowed."""
+    if target_ms is not None and not (_finite(target_ms) and target_ms > 0):
+        raise ValueError(f"target latency T must be a positive number of ms, got "
+                         f"{target_ms!r:.40}")
     for name, v in (("alpha", alpha), ("beta", beta)):
-        if not math.isfinite(v):
-            raise ValueError(f"{name} must be a finite number, got {v}")
+        if not _finite(v):
+            raise ValueError(f"{name} must be a finite number, got {v!r:.40}")
     if beta > 0:
         raise ValueError(f"beta = {beta} > 0 would reward models for being slower than T; "
                          "use beta <= 0")
     if alpha > 0:
         warnings.warn(f"alpha = {alpha} > 0 rewards models for being slower, up to T; the "
                       "paper uses alpha <= 0", stacklevel=3)
+
+
+def _finite(v) -> bool:
+    try:
+        return math.isfinite(v)
+    except (TypeError, OverflowError):  # not a number; an int too large for a float
+        return False
 
 
 def reward(accuracy, latency_ms, cfg: RewardConfig) -> np.ndarray:
@@ -69,6 +87,8 @@ def reward(accuracy, latency_ms, cfg: RewardConfig) -> np.ndarray:
         raise ValueError("accuracy must be a fraction in [0, 1] (got a value outside it)")
     if np.any(~np.isfinite(lat[ok]) | (lat[ok] <= 0)):
         raise ValueError("latency must be a positive finite number of milliseconds")
+    if cfg.target_ms is None:
+        raise ValueError("the reward's target T is still auto (measured when a search starts)")
     ratio = lat / cfg.target_ms
     w = np.where(ratio <= 1.0, cfg.alpha, cfg.beta)
     with np.errstate(invalid="ignore"):

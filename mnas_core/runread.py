@@ -128,8 +128,22 @@ def _config(meta: dict, path: str | Path) -> dict:
         raise ValueError(f"{path}: its stored config is not JSON ({err})") from None
     if not isinstance(cfg, dict) or not isinstance(reward, (dict, type(None))):
         raise ValueError(f"{path}: its stored config is not a JSON object")
+    cfg = upgrade_config(cfg)
     if "reward" in meta:
         cfg["reward"] = reward
+    return cfg
+
+
+def upgrade_config(cfg: dict) -> dict:
+    """A search config as written by an earlier version, in this version's form (the file
+    itself is never rewritten). Earlier configs split the reward in two: `reward` held T,
+    alpha and beta when T was given (null for T = auto) and `exponents` the (alpha, beta)."""
+    if not isinstance(cfg, dict) or "exponents" not in cfg:
+        return cfg
+    cfg = dict(cfg)
+    exponents = cfg.pop("exponents")
+    if cfg.get("reward") is None and isinstance(exponents, list) and len(exponents) == 2:
+        cfg["reward"] = {"target_ms": None, "alpha": exponents[0], "beta": exponents[1]}
     return cfg
 
 

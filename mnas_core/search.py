@@ -31,8 +31,9 @@ from .data import DataConfig, load_dataset
 from .executors import Executor, make_executor
 from .profile import totals
 from .registry import EXECUTORS, LATENCY_SOURCES, STRATEGIES
-from .reward import RewardConfig, check_reward_config, reward
+from .reward import RewardConfig, reward
 from .space import SearchSpace
+from .runread import upgrade_config
 from .store import RunStatus, RunStore, TrialStatus, check_run, read_config
 from .strategies import make_strategy
 from .train import TrainConfig, evaluate_candidate
@@ -41,7 +42,10 @@ from .train import TrainConfig, evaluate_candidate
 @dataclass(frozen=True)
 class LatencySetup:
     """Where LAT(m) comes from (a name in mnas_core.registry.LATENCY_SOURCES) and for which
-    deployment of the model. `options` are the source's settings (see `make_source`)."""
+    deployment of the model. `options` are the source's settings as the run stores them,
+    plain JSON: the fields of its config dataclass (HostLatencyConfig, LutConfig) or the
+    phone's nested ones. They are read into that dataclass here, so a bad setting fails when
+    the config is built, naming the field (`source_config()` gives the typed settings)."""
 
     source: str = "measured"
     resolution: int = 224
@@ -50,6 +54,11 @@ class LatencySetup:
 
     def __post_init__(self):
         LATENCY_SOURCES.get(self.source)  # ValueError naming the registered sources
+        self.source_config()
+
+    def source_config(self):
+        from .latency import source_config  # imported on use: it needs torch
+        return source_config(self.source, self.options)
 
     def deployed(self, arch: Architecture) -> Architecture:
         """The network whose latency counts: the searched blocks at deployment size."""
@@ -57,22 +66,21 @@ class LatencySetup:
                             in_chans=3, small_input=False)
 
     def make_source(self):
-        from .latency import make_source  # imported on use: it needs torch
+        """The source, not yet opened (`open()` connects what it needs)."""
+        from .latency import make_source
         return make_source(self.source, **self.options)
 
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """Everything that defines a run; stored with it. `reward` None means T is resolved at the
-    start as MobileNetV2 1.0's latency on the chosen source (the paper set T = 75 ms,
-    MobileNetV2's latency on its Pixel 1), with `exponents` as (alpha, beta)."""
+    """Everything that defines a run; stored with it. The default reward is the paper's soft
+    constraint with T = auto (see RewardConfig)."""
 
     strategy: str = "ppo"
     strategy_options: dict = field(default_factory=dict)
     trials: int = 100
     batch_size: int = 8
-    reward: RewardConfig | None = None
-    exponents: tuple[float, float] = (-0.07, -0.07)  # (alpha, beta) when reward is None
+    reward: RewardConfig = field(default_factory=RewardConfig)
     dataset: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     latency: LatencySetup = field(default_factory=LatencySetup)
@@ -85,15 +93,6 @@ class SearchConfig:
     def __post_init__(self):
         STRATEGIES.get(self.strategy)  # ValueErrors naming the registered choices
         EXECUTORS.get(self.executor)
-        ex = self.exponents
-        if not (isinstance(ex, tuple) and len(ex) == 2 and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in ex)):
-            raise ValueError(f"exponents must be (alpha, beta), two numbers, got {ex!r:.40}")
-        try:
-            alpha, beta = float(ex[0]), float(ex[1])
-        except OverflowError:
-            raise ValueError(f"exponents must be finite numbers, got {ex!r:.40}") from None
-        check_reward_config(75.0, alpha, beta)  # what a RewardConfig refuses or warns of
         if self.trials < 1 or self.batch_size < 1:
             raise ValueError(f"trials and batch_size must be >= 1 (got {self.trials}, "
                              f"{self.batch_size})")
@@ -105,10 +104,10 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SearchConfig":
-        """The config `to_dict` wrote; ValueError for anything else (a run file's config may
-        come from anywhere)."""
+        """The config `to_dict` wrote (or an earlier version's, see upgrade_config);
+        ValueError for anything else (a run file's config may come from anywhere)."""
         if isinstance(d, dict):  # the versions a run file records beside its config
-            d = {k: v for k, v in d.items() if k != "versions"}
+            d = upgrade_config({k: v for k, v in d.items() if k != "versions"})
         return config.load(cls, d, "search config")
 
 
@@ -158,28 +157,21 @@ def _latency_fields(source, arch: Architecture) -> dict:
 
 
 def resolve_target(cfg: SearchConfig, source) -> RewardConfig:
-    if cfg.reward is not None:
+    """The run's reward with T fixed: T = auto is MobileNetV2 1.0's latency on `source`."""
+    if cfg.reward.target_ms is not None:
         return cfg.reward
     mbv2 = cfg.latency.deployed(zoo.get("mobilenet_v2"))
-    return RewardConfig(round(source.latency(mbv2).ms, 3), *cfg.exponents)
+    return cfg.reward.resolved(round(source.latency(mbv2).ms, 3))
 
 
 def check_config(cfg: SearchConfig) -> None:
     """Refuse now, before a run file exists, what the start of `run_search` would refuse: a
-    dataset that does not load, strategy options that do not fit the space (latency settings:
-    `open_source`). Loading the dataset here costs nothing twice: `_dataset` keeps it."""
+    dataset that does not load, strategy options that do not fit the space (a latency source
+    that cannot work: its `open()`). Loading the dataset here costs nothing twice: `_dataset`
+    keeps it."""
     data = _dataset(cfg.dataset)
     make_strategy(cfg.strategy, cfg.space.replace(**data.arch_overrides()), seed=cfg.seed,
                   **cfg.strategy_options)
-
-
-def open_source(setup: LatencySetup):
-    """The latency source, ready to time: a phone is connected now, so that a missing phone
-    fails before anything is written (PhoneError, mnas_core.phone)."""
-    source = setup.make_source()
-    if setup.source == "phone":
-        source.phone  # the property connects (and raises when no phone answers)
-    return source
 
 
 def load_config(path: str | Path) -> SearchConfig:
@@ -210,7 +202,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
     batch, todo = _restore(store, strategy)  # first: a refused state leaves the file as it was
     source = source or cfg.latency.make_source()
     rcfg = resolve_target(cfg, source)
-    if cfg.reward is None:  # keep the resolved T: a resumed run must not re-derive it
+    if cfg.reward.target_ms is None:  # keep the resolved T: a resume must not re-derive it
         store.set_reward(dataclasses.asdict(rcfg))
     train_cfg = worker_train_config(cfg)
     own_executor = executor is None

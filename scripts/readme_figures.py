@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from mnas_core.arch import parse_arch
-from mnas_core.search import LatencySetup
-from mnas_core.store import read_config, read_trials
+from mnas_core.search import load_config
+from mnas_core.store import read_trials
 from mnas_core.viz import figure6, latency_evidence, pareto_overlay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def load_runs(folder: Path) -> tuple[dict, dict, dict]:
                          f"{folder}/README), or pass --runs FOLDER")
     files = {**REQUIRED, **{k: v for k, v in OPTIONAL.items() if (folder / v).is_file()}}
     runs = {n: read_trials(folder / f) for n, f in files.items()}
-    configs = {n: read_config(folder / f) for n, f in files.items()}
+    configs = {n: load_config(folder / f) for n, f in files.items()}
     singles = {p.stem.removeprefix("single_op_"): read_trials(p)
                for p in sorted(folder.glob("single_op_*.db"))}
     return runs, configs, singles
@@ -59,9 +59,8 @@ def latency_table(runs: dict, configs: dict, n: int, calibrate: int,
 
     archs = {}
     for name, df in runs.items():
-        setup = LatencySetup(**configs[name]["latency"])
         for text in df[df.status == "ok"].arch:
-            deployed = setup.deployed(parse_arch(text))
+            deployed = configs[name].latency.deployed(parse_arch(text))
             archs[deployed.to_string()] = deployed
     keys = sorted(archs)
     pick = np.random.default_rng(seed).choice(len(keys), size=min(n, len(keys)), replace=False)
@@ -90,7 +89,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("BROWSER_PATH", "/usr/bin/chromium")  # kaleido 1.x looks here
     runs, configs, singles = load_runs(args.runs)
-    targets = {n: c["reward"]["target_ms"] for n, c in configs.items()}
+    targets = {n: c.reward.target_ms for n, c in configs.items()}
     args.out.mkdir(parents=True, exist_ok=True)
 
     fronts = pareto_overlay(runs, targets["hard"], singles,

@@ -47,8 +47,24 @@ def test_positive_alpha_warns():
         RewardConfig(75, 0.1, -0.07)
 
 
+def test_auto_target_must_be_resolved_before_scoring():
+    auto = RewardConfig.preset("hard")
+    assert auto.target_ms is None and auto.kind == "hard"
+    with pytest.raises(ValueError, match="still auto"):
+        reward([0.5], [10.0], auto)
+    assert reward(0.5, 20.0, auto.resolved(10.0)) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("value", [10 ** 400, "75", [1]])
+def test_non_numbers_are_refused_in_one_line(value):
+    with pytest.raises(ValueError, match="T must be a positive number"):
+        RewardConfig(target_ms=value)
+    with pytest.raises(ValueError, match="alpha must be a finite number"):
+        RewardConfig(75.0, alpha=value)
+
+
 def test_invalid_inputs_error_but_failed_trials_stay_nan():
-    cfg = RewardConfig()
+    cfg = RewardConfig(75.0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         reward([75.2], [78], cfg)  # a percentage where a fraction is expected
     with pytest.raises(ValueError, match="latency must be a positive"):

@@ -5,6 +5,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from mnas_core.executors import InProcess
 from mnas_core.reward import RewardConfig, reward
 from mnas_core.runtime import tuned_env
 from mnas_core.background import stop_search
-from mnas_core.search import LatencySetup, SearchConfig, run_search, start_run
+from mnas_core.search import LatencySetup, SearchConfig, load_config, run_search, start_run
 from mnas_core.store import RunStore, read_meta, read_trials
 from mnas_core.train import TrainConfig
 
@@ -50,6 +51,30 @@ def test_config_round_trips_through_json(tmp_path):
     assert SearchConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(ValueError, match="search config: unknown field.*'trails'"):
         SearchConfig.from_dict({"trails": 5})
+
+
+def test_configs_of_earlier_versions_read_as_one_reward_spec(tmp_path):
+    new = tiny_config(tmp_path).to_dict()
+    old_auto = {**new, "reward": None, "exponents": [0.0, -1.0]}
+    assert SearchConfig.from_dict(old_auto).reward == RewardConfig(None, 0.0, -1.0)
+    old_given = {**new, "exponents": [0.0, -1.0]}  # T given: `reward` held the exponents
+    assert SearchConfig.from_dict(old_given).reward == RewardConfig(5.0, -0.07, -0.07)
+    recorded = Path(__file__).parents[1] / "sample_runs" / "hard_ppo.db"  # written that way
+    before = recorded.read_bytes()
+    assert load_config(recorded).reward == RewardConfig(10.545, 0.0, -1.0)
+    assert recorded.read_bytes() == before
+
+
+def test_auto_target_is_measured_at_start_and_kept(tmp_path):
+    auto = {"target_ms": None, "alpha": 0.0, "beta": -1.0}
+    store = start_run(tiny_config(tmp_path, trials=2, batch_size=2, reward=auto),
+                      tmp_path / "run.db")
+    assert load_config(store.path).reward.target_ms is None  # not measured before the start
+    run_search(store)
+    rcfg = load_config(store.path).reward
+    assert rcfg.target_ms > 0 and rcfg.kind == "hard"
+    df = read_trials(store.path)
+    np.testing.assert_allclose(df.reward, reward(df.accuracy, df.latency_ms, rcfg))
 
 
 def test_workers_share_the_cores_instead_of_each_taking_all():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import diagram, latency_info, nav, runs, widgets
+from app import diagram, latency_info, nav, widgets
 from app.config import AppConfig
 from app.views import phone
 from mnas_core import viz, zoo
@@ -65,7 +65,10 @@ def _from_run(cfg: AppConfig) -> Architecture | None:
                            key="insp_deployed",
                            help="off: as trained on the proxy task (its small resolution "
                                 "and classes)")
-    return runs.deployed(arch, runs.config(path)) if deployed else arch
+    if not deployed:
+        return arch
+    conf = widgets.load_config(path)
+    return None if conf is None else conf.latency.deployed(arch)
 
 
 def _from_text() -> Architecture | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import analysis, nav, runs, widgets
+from app import analysis, nav, widgets
 from app.config import AppConfig
 from app.views import inspector
 from mnas_core import viz
@@ -77,7 +77,7 @@ def _trial_table(data: dict, confs: dict) -> None:
         text = shown.sort_values("reward", ascending=False, na_position="last") \
             .iloc[rows[0]]["arch"]
         if c[1].button("Open in the model inspector", icon=":material/memory:"):
-            arch = runs.deployed(parse_arch(text), confs.get(name, {}))  # as latency was timed
+            arch = confs[name].latency.deployed(parse_arch(text))  # as its latency was timed
             nav.handoff(inspector.HANDOFF, arch.to_string(), inspector.URL, "Model inspector")
     else:
         c[1].caption("Select a row to inspect it.")
@@ -97,17 +97,13 @@ def page(cfg: AppConfig) -> None:
     names = _names(paths)
     data, targets, confs = {}, {}, {}
     for p in paths:
-        df = widgets.load_trials(p)
-        if df is None:
+        conf = widgets.load_config(p)
+        df = None if conf is None else widgets.load_trials(p)
+        if df is None:  # said inline; the other runs are still compared
             continue
-        data[names[p]] = df
-        try:
-            confs[names[p]] = runs.config(p)
-        except Exception:  # a config that cannot be read only loses the T line
-            confs[names[p]] = {}
-        rc = runs.reward_of(confs[names[p]])
-        if rc is not None:
-            targets[names[p]] = rc.target_ms
+        data[names[p]], confs[names[p]] = df, conf
+        if conf.reward.target_ms is not None:
+            targets[names[p]] = conf.reward.target_ms
     if not data:
         return
     if all(df.empty for df in data.values()):

@@ -28,10 +28,9 @@ def _set(alpha: float, beta: float, target: float | None = None) -> None:
 
 def _run_target(path) -> float | None:
     try:
-        r = runs.reward_of(runs.config(path))
-    except Exception:  # unreadable run: keep the current T
+        return runs.config(path).reward.target_ms
+    except ValueError:  # unreadable run: keep the current T (the page says why below)
         return None
-    return r.target_ms if r else None
 
 
 def _follow_run() -> None:
@@ -102,8 +101,11 @@ def _rerank(app: AppConfig, cfg: RewardConfig) -> None:
     df = widgets.load_trials(path)
     if df is None:
         return
-    recorded = runs.reward_of(runs.config(path))
-    if recorded is not None:
+    conf = widgets.load_config(path)
+    if conf is None:
+        return
+    recorded = conf.reward
+    if recorded.target_ms is not None:
         st.caption(f"Recorded with α = {recorded.alpha:g}, β = {recorded.beta:g}, "
                    f"T = {recorded.target_ms:g} ms ({recorded.kind}).")
         st.button("Start from the run's own reward", key="rw_from_run", on_click=_set,

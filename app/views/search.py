@@ -15,6 +15,7 @@ from app.views import inspector, space
 from mnas_core import registry, viz
 from mnas_core.arch import parse_arch
 from mnas_core.background import resume_search, spawn_search, stop_search
+from mnas_core.search import SearchConfig
 from mnas_core.space import SearchSpace
 from mnas_core.store import RunStatus, TrialStatus
 
@@ -55,12 +56,13 @@ def _form(cfg: AppConfig) -> None:
         st.markdown("**Reward and latency** (latency is measured on the model as deployed: "
                     "224x224, 1000 classes, as in the paper)")
         c = st.columns(5)
-        preset = c[0].selectbox("Reward", ["soft", "hard", "custom"],
+        presets = ["soft", "hard", "custom"]
+        preset = c[0].selectbox("Reward", presets, presets.index(d.preset),
                                 help="soft: α = β = -0.07; hard: α = 0, β = -1")
         target = c[1].number_input("Target T in ms (0 = auto)", 0.0, 10_000.0, d.target_ms,
                                    step=0.5, help="auto: MobileNetV2's latency on the chosen "
                                                   "source, as the paper's T = 75 ms was "
-                                                  "MobileNetV2's on its phone (soft only)")
+                                                  "MobileNetV2's on its phone")
         alpha = c[2].number_input("α (custom only)", -2.0, 1.0, d.alpha, step=0.01)
         beta = c[3].number_input("β (custom only)", -2.0, 0.0, d.beta, step=0.01)
         source = c[4].selectbox("Latency source", search_form.LATENCY_SOURCES,
@@ -100,7 +102,11 @@ def _digits_note(cfg: AppConfig) -> None:
     if not listed.empty:  # the largest recorded random search on digits
         rnd = listed[listed["strategy"] == "random"].sort_values("n_trials", ascending=False)
         for path in rnd["path"]:
-            if runs.config(path).get("dataset", {}).get("name") == "digits":
+            try:
+                on_digits = runs.config(path).dataset.name == "digits"
+            except ValueError:  # a run this version cannot read has no figure to give
+                continue
+            if on_digits:
                 found = analysis.size_signal(runs.trials(path))
                 break
     measured = (f" (Spearman of accuracy with latency {found[0]:.2f} over the {found[1]} "
@@ -118,11 +124,11 @@ def _own_runs(cfg: AppConfig) -> pd.DataFrame:
     return runs.list_runs([cfg.runs_dir]) if cfg.runs_dir.is_dir() else pd.DataFrame()
 
 
-def _best(df: pd.DataFrame, conf: dict, key: str) -> None:
+def _best(df: pd.DataFrame, conf: SearchConfig, key: str) -> None:
     best = analysis.best_row(df)
     if best is None:
         return
-    arch = runs.deployed(parse_arch(best["arch"]), conf)
+    arch = conf.latency.deployed(parse_arch(best["arch"]))
     st.markdown(f"**Best so far: trial {int(best['trial'])}** · {100 * best['accuracy']:.2f}% "
                 f"accuracy · {best['latency_ms']:.2f} ms · reward {best['reward']:.4f} "
                 f"· shown as deployed ({arch.resolution}x{arch.resolution}, the network whose "
@@ -170,14 +176,13 @@ def _live(cfg: AppConfig, path: Path, was_live: bool) -> None:
     try:
         _reap(runs.meta(path).get("pid"))
         meta, conf, df = runs.meta(path), runs.config(path), runs.trials(path)
-    except Exception as err:  # the file may be mid-creation; say so and try again next tick
+    except ValueError as err:  # the file may be mid-creation; say so and try again next tick
         st.warning(f"Cannot read {path.name} yet: {err}", icon=":material/hourglass_top:")
         return
     status = meta.get("status", "?")
     if (status in LIVE) != was_live:
         st.rerun(scope="app")  # start or stop the refresh timer
-    total, done = int(conf.get("trials") or 0), len(df)
-    reward = runs.reward_of(conf)
+    total, done, reward = conf.trials, len(df), conf.reward
     c = st.columns([4, 1], vertical_alignment="center")
     c[0].markdown(f"#### {STATUS_ICON.get(status, '')} {path.stem} · {status}")
     _buttons(c[1], path, status, done, total)
@@ -188,11 +193,12 @@ def _live(cfg: AppConfig, path: Path, was_live: bool) -> None:
     in_flight = int(meta.get("n_pending") or 0) if status in LIVE else 0
     st.progress(min(done / total, 1.0) if total else 0.0,
                 text=f"{done} / {total} trials · {in_flight} in flight · "
-                     f"{int(meta.get('n_failed') or 0)} failed · {conf.get('strategy', '?')} · "
-                     + (f"{reward.kind} reward, T = {reward.target_ms:g} ms" if reward
-                        else "soft reward, T being measured (MobileNetV2's latency)")
+                     f"{int(meta.get('n_failed') or 0)} failed · {conf.strategy} · "
+                     f"{reward.kind} reward, "
+                     + (f"T = {reward.target_ms:g} ms" if reward.target_ms
+                        else "T being measured (MobileNetV2's latency)")
                      + f" · {elapsed / 60:.1f} min")
-    target = reward.target_ms if reward else None
+    target = reward.target_ms
     if df.empty:
         st.info("Waiting for the first batch: each model is timed, then trained on the proxy "
                 "task; points appear here as trials finish.", icon=":material/hourglass_top:")

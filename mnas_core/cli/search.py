@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import signal
 import time
 from contextlib import contextmanager
@@ -12,8 +13,8 @@ from ..data import DataConfig, load_with_bar
 from ..pareto import pareto_mask
 from ..registry import DATASETS, EXECUTORS, LATENCY_SOURCES, STRATEGIES
 from ..reward import PRESETS, RewardConfig
-from ..search import (LatencySetup, SearchConfig, check_config, load_config, open_source,
-                      run_search, start_run)
+from ..search import (LatencySetup, SearchConfig, check_config, load_config, run_search,
+                      start_run)
 from ..store import RunStore, TrialStatus
 from ..train import TrainConfig
 from .core import load_space
@@ -23,39 +24,48 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     alpha, beta = PRESETS[args.preset]
     alpha = args.alpha if args.alpha is not None else alpha
     beta = args.beta if args.beta is not None else beta
-    if args.target == "auto":
-        reward = None
-        RewardConfig(1.0, alpha, beta)  # validate the exponents now, not after start-up
-    else:
-        try:
-            reward = RewardConfig(float(args.target), alpha, beta)
-        except ValueError as err:
-            raise ValueError(f"--target: {err}") from None
+    try:
+        target = None if args.target == "auto" else float(args.target)
+        RewardConfig(target)  # T alone first, so that its error names --target
+    except ValueError as err:
+        raise ValueError(f"--target: {err}") from None
+    reward = RewardConfig(target, alpha, beta)
     data = DataConfig(name=args.dataset,
                       **{k: v for k, v in (("resolution", args.resolution),
                                            ("train_images", args.train_images)) if v})
     train = dataclasses.replace(TrainConfig(), **{k: v for k, v in (
         ("epochs", args.epochs), ("steps", args.steps), ("threads", args.threads)) if v})
     return SearchConfig(strategy=args.strategy, trials=args.trials, batch_size=args.batch,
-                        reward=reward, exponents=(alpha, beta), dataset=data, train=train,
-                        latency=LatencySetup(source=args.latency, options=phone_options(args)),
+                        reward=reward, dataset=data, train=train,
+                        latency=LatencySetup(source=args.latency,
+                                             options=latency_options(args.latency_option)),
                         space=load_space(args.space),
                         executor=args.executor, workers=args.workers,
                         scheduler=args.scheduler, seed=args.seed)
 
 
-def phone_options(args: argparse.Namespace) -> dict:
-    """--phone HOST[:PORT] (TCP; USB when absent) and --phone-runner for --latency phone."""
-    if args.latency != "phone":
-        if args.phone or args.phone_runner:
-            raise ValueError("--phone and --phone-runner go with --latency phone")
-        return {}
-    connect = {}
-    if args.phone:
-        host, _, port = args.phone.partition(":")
-        connect = {"host": host, **({"port": int(port)} if port else {})}
-    run = {"runner_local": args.phone_runner} if args.phone_runner else {}
-    return {"connect": connect, "run": run}
+def latency_options(pairs: list[str] | None) -> dict:
+    """--latency-option KEY=VALUE pairs as the source's settings: a dotted KEY sets a nested
+    one (connect.host=192.168.1.23 for the phone), VALUE is read as JSON when it is JSON
+    (5555, true, null) and as text otherwise. The source's config checks them."""
+    options: dict = {}
+    for pair in pairs or []:
+        key, eq, text = pair.partition("=")
+        if not eq or not key or any(not k for k in key.split(".")):
+            raise ValueError(f"--latency-option {pair!r}: expected KEY=VALUE, e.g. "
+                             "runs=20 or connect.host=192.168.1.23")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        *parents, last = key.split(".")
+        node = options
+        for k in parents:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--latency-option {pair!r}: {k} is already set to a value")
+        node[last] = value
+    return options
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -81,9 +91,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         store = None
     bar = None
     try:
-        with _phone_errors(cfg, store.path if store else out):
+        with _source_errors(cfg, store.path if store else out):
             try:
-                source = open_source(cfg.latency)
+                source = cfg.latency.make_source().open()
             except ValueError as err:  # a resumed run's settings: say whose
                 raise ValueError(f"{store.path}: {err}" if store else str(err)) from None
             if store is None:
@@ -110,27 +120,25 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _phone_errors(cfg: SearchConfig, path: Path):
-    """A phone that is missing or lost (PhoneError, a RuntimeError) ends in one line too."""
-    if cfg.latency.source != "phone":
-        yield
-        return
-    from ..phone import PhoneError
+def _source_errors(cfg: SearchConfig, path: Path):
+    """A latency source that is missing or lost (a SourceError: no phone answers) ends in
+    one line too, saying that what was recorded is kept."""
+    from ..latency import SourceError
     try:
         yield
-    except PhoneError as err:
+    except SourceError as err:
         said = " ".join(str(err).split()).rstrip(".")
         kept = f". Finished trials are kept: mnas search --resume {path}" if path.exists() else ""
-        raise ValueError(f"--latency phone: {said}{kept}") from None
+        raise ValueError(f"--latency {cfg.latency.source}: {said}{kept}") from None
 
 
 def report(store: RunStore) -> None:
     df = store.trials()
     ok = df[df.status == TrialStatus.OK]
-    cfg = store.config()
-    r = cfg["reward"]
-    print(f"\n{len(ok)} of {len(df)} trials succeeded; reward: T = {r['target_ms']:.2f} ms, "
-          f"alpha = {r['alpha']}, beta = {r['beta']}")
+    r = SearchConfig.from_dict(store.config()).reward
+    target = "auto, not measured yet" if r.target_ms is None else f"{r.target_ms:.2f} ms"
+    print(f"\n{len(ok)} of {len(df)} trials succeeded; reward: T = {target}, "
+          f"alpha = {r.alpha}, beta = {r.beta}")
     if ok.empty:
         return
     front = ok[pareto_mask(ok.accuracy, ok.latency_ms)].sort_values("latency_ms")
@@ -160,18 +168,17 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=float, help="training budget per model, in epochs")
     p.add_argument("--steps", type=int, help="training budget per model, in steps")
     p.add_argument("--threads", type=int, help="torch threads per training worker")
-    p.add_argument("--preset", default="soft", choices=sorted(PRESETS),
+    p.add_argument("--preset", default=d.reward.kind, choices=sorted(PRESETS),
                    help="hard: alpha=0, beta=-1; soft: alpha=beta=-0.07")
-    p.add_argument("--target", default="auto",
+    p.add_argument("--target", default=d.reward.target_ms or "auto",
                    help="target latency T in ms, or auto: MobileNetV2's latency on the source")
     p.add_argument("--alpha", type=float, help="overrides the preset's alpha")
     p.add_argument("--beta", type=float, help="overrides the preset's beta")
     p.add_argument("--latency", default=d.latency.source, choices=LATENCY_SOURCES.names(),
                    help=LATENCY_SOURCES.describe())
-    p.add_argument("--phone", metavar="HOST[:PORT]",
-                   help="with --latency phone: a phone in `adb tcpip` mode (default: USB)")
-    p.add_argument("--phone-runner", metavar="PATH",
-                   help="with --latency phone: executor_runner binary to push (docs/phone.md)")
+    p.add_argument("--latency-option", action="append", metavar="KEY=VALUE",
+                   help="a setting of the latency source, repeatable: runs=20, or for the "
+                        "phone connect.host=IP, run.runner_local=PATH (docs/phone.md)")
     p.add_argument("--space", help="search space JSON file (default: the paper's)")
     p.add_argument("--executor", default=d.executor, choices=EXECUTORS.names(),
                    help=EXECUTORS.describe())

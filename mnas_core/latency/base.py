@@ -13,6 +13,12 @@ if TYPE_CHECKING:  # annotations only: db.py imports this module
     from .db import LatencyDB
 
 
+class SourceError(RuntimeError):
+    """The source itself cannot give figures (no phone answers, a device was lost): the
+    search stops, and the message says how to fix it. Never a ValueError, which fails only
+    the candidate being timed."""
+
+
 @dataclass(frozen=True)
 class LatencyResult:
     ms: float               # the figure used for the reward: median latency in milliseconds
@@ -42,6 +48,12 @@ class LatencySource(ABC):
 
     name: str  # its name in mnas_core.registry.LATENCY_SOURCES
 
+    def open(self) -> "LatencySource":
+        """Make ready what the figures need (connect a phone), so that a setup that cannot
+        work fails now, before a search writes anything; returns self. Calling it again is
+        harmless. Errors: SourceError. The default has nothing to open."""
+        return self
+
     @abstractmethod
     def fingerprint(self) -> str:
         """A short, stable, non-empty id of where figures come from (machine or phone model,
@@ -63,8 +75,8 @@ class LatencySource(ABC):
 
         Errors: ValueError, with a message that names the problem, when `arch` cannot run
         (e.g. a resolution too small for its strides), so that the search fails just that
-        candidate; trouble of the source itself (a lost phone: PhoneError, a RuntimeError) is
-        never a ValueError, and stops the search."""
+        candidate; trouble of the source itself (a lost phone) is a SourceError, never a
+        ValueError, and stops the search."""
 
 
 class LayerTimer(LatencySource):

@@ -23,6 +23,8 @@ from adb_shell import exceptions as adb_exc
 from adb_shell.adb_device import AdbDevice
 from adb_shell.transport.tcp_transport import TcpTransport
 
+from ..latency.base import SourceError
+
 DEFAULT_KEY = Path("~/.android/adbkey")
 _RC_MARK = "__MNAS_RC__="
 _RC_LINE = re.compile(re.escape(_RC_MARK) + r"(\d+)\s*$")
@@ -46,7 +48,7 @@ FIX_DISCONNECT = ("the phone disconnected during {action}. Check the cable (or W
                   "keep the phone awake and unlocked, reconnect and retry")
 
 
-class PhoneError(RuntimeError):
+class PhoneError(SourceError):
     """Anything that went wrong talking to the phone; the message says how to fix it."""
 
 

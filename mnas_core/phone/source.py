@@ -86,6 +86,11 @@ class PhoneLatency(LayerTimer):
             self._info = read_device_info(self.phone)
         return self._info
 
+    def open(self) -> "PhoneLatency":
+        """Connect now (PhoneError when no phone answers)."""
+        self.phone
+        return self
+
     def close(self) -> None:
         if self._phone is not None:
             self._phone.close()

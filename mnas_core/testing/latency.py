@@ -49,6 +49,10 @@ class LatencySourceContract:
             f"{type(source).__name__} does not subclass LatencySource"
         assert isinstance(source.name, str) and source.name
 
+    def test_open_returns_the_source_and_may_be_called_again(self, source):
+        assert source.open() is source and source.open() is source
+        assert source.latency(self.architecture()).ms > 0
+
     # ------------------------------------------------------------ fingerprint
     def test_fingerprint_is_stable_cheap_and_writes_nothing(self, tmp_path, source):
         before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))

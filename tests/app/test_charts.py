@@ -11,6 +11,7 @@ from app import analysis, diagram, search_form, space_table
 from mnas_core import zoo
 from mnas_core.arch import parse_arch
 from mnas_core.reward import RewardConfig
+from mnas_core.search import SearchConfig
 from mnas_core.space import SearchSpace
 from tests.app.rundata import make_trials
 
@@ -87,9 +88,9 @@ def test_search_form_builds_the_core_config(tmp_path):
     assert (cfg.reward.alpha, cfg.reward.beta, cfg.reward.target_ms) == (0.0, -1.0, 10.0)
     assert cfg.dataset.train_images == 200 and cfg.train.epochs == 0.5
     auto = search_form.build_config(search_form.FormValues(name="a"), SearchSpace())
-    assert auto.reward is None  # T = MobileNetV2's latency, resolved when the run starts
-    with pytest.raises(ValueError, match="soft preset only"):
-        search_form.reward_config(search_form.FormValues(name="a", preset="hard"))
+    assert auto.reward == SearchConfig().reward  # soft, T = auto: measured when the run starts
+    hard_auto = search_form.FormValues(name="a", preset="hard", target_ms=0)
+    assert search_form.build_config(hard_auto, SearchSpace()).reward == RewardConfig(None, 0, -1)
     with pytest.raises(ValueError, match="run name"):
         search_form.run_path(tmp_path, "../escape")
     (tmp_path / "taken.db").write_text("")

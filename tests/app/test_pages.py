@@ -130,7 +130,7 @@ def test_search_page_lists_a_run_whose_target_is_still_being_measured(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
     write_run(runs / "done.db", make_trials(10, SOFT), SOFT)
-    RunStore.create(runs / "auto.db", SearchConfig(reward=None).to_dict()).close()  # newest
+    RunStore.create(runs / "auto.db", SearchConfig().to_dict()).close()  # newest
     at = _ok(page_app("search", runs).run())
     assert any("T being measured" in p.proto.text for p in at.get("progress"))
 
@@ -171,6 +171,22 @@ def test_results_page_compares_hard_and_soft(run_dirs):
     fewer = next(c.value for c in at.caption if "trials shown" in c.value)
     assert int(fewer.split()[0]) < int(shown.split()[0])
     assert at.get("download_button")
+
+
+def test_results_page_names_a_run_whose_config_it_cannot_read(run_dirs):
+    """The run is left out with one line naming the file and the field; the other is shown."""
+    import json
+    import sqlite3
+
+    runs, samples = run_dirs
+    with sqlite3.connect(samples / "ppo-soft.db") as db:
+        (text,) = db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
+        db.execute("UPDATE meta SET value = ? WHERE key = 'config'",
+                   (json.dumps({**json.loads(text), "trials": "many"}),))
+    at = _ok(page_app("results", runs, samples).run())
+    assert any("ppo-soft.db" in e.value and "trials must be an integer" in e.value
+               for e in at.error)
+    assert list(at.dataframe[0].value["run"]) == ["ppo-hard"]
 
 
 def test_results_page_empty_state(tmp_path):

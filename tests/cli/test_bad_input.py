@@ -85,7 +85,7 @@ RESUME_KINDS = {kind: _store_level(kind) for kind in BAD_FILES} | {
                                        "search config: trials must be an integer, got 'many'"),
     "latency setting unknown": (_config_field(latency={**dataclasses.asdict(LatencySetup()),
                                                        "options": {"colour": 1}}),
-                                "unknown setting"),
+                                "latency: measured source: unknown field(s) 'colour'"),
     "state for another strategy": (_state({"rng": 1}), "does not fit this strategy"),
 }
 
@@ -147,7 +147,8 @@ def test_latency_phone_with_no_phone_creates_no_run_file(tmp_path, capsys, monke
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the ADB key made on connecting
     runs = tmp_path / "runs"
     runs.mkdir()
-    phone = ["--phone", f"127.0.0.1:{_closed_port()}"] if where == "tcp" else []
+    phone = ["--latency-option", "connect.host=127.0.0.1",
+             "--latency-option", f"connect.port={_closed_port()}"] if where == "tcp" else []
     assert main(["search", *TINY, "--latency", "phone", *phone,
                  "--out", str(runs / "r.db")]) == 2
     assert "--latency phone: " in _one_line(capsys)

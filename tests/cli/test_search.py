@@ -1,3 +1,5 @@
+import pytest
+
 from mnas_core.cli import main, make_parser
 from mnas_core.cli.search import config_from_args
 from mnas_core.reward import RewardConfig
@@ -9,17 +11,34 @@ def parse(*argv):
 
 def test_defaults_are_the_soft_ppo_classroom_search():
     cfg = parse()
-    assert (cfg.strategy, cfg.trials, cfg.reward, cfg.exponents) == ("ppo", 100, None,
-                                                                     (-0.07, -0.07))
+    assert (cfg.strategy, cfg.trials, cfg.reward) == ("ppo", 100, RewardConfig(None, -0.07,
+                                                                                 -0.07))
     assert cfg.dataset.name == "digits"
 
 
 def test_presets_targets_and_overrides():
-    assert parse("--preset", "hard").exponents == (0.0, -1.0)
+    assert parse("--preset", "hard").reward == RewardConfig(None, 0.0, -1.0)
     assert parse("--preset", "hard", "--target", "12").reward == RewardConfig(12.0, 0.0, -1.0)
     assert parse("--beta", "-0.2", "--target", "9").reward == RewardConfig(9.0, -0.07, -0.2)
     cfg = parse("--strategy", "random", "--epochs", "1", "--train-images", "300")
     assert (cfg.strategy, cfg.train.epochs, cfg.dataset.train_images) == ("random", 1, 300)
+
+
+def test_latency_options_set_the_sources_own_settings():
+    cfg = parse("--latency", "phone", "--latency-option", "connect.host=10.0.0.7",
+                "--latency-option", "connect.port=5556",
+                "--latency-option", "run.runner_local=/opt/executor_runner")
+    assert cfg.latency.options == {"connect": {"host": "10.0.0.7", "port": 5556},
+                                   "run": {"runner_local": "/opt/executor_runner"}}
+    assert cfg.latency.source_config().connect.port == 5556
+    assert parse("--latency-option", "runs=7").latency.source_config().runs == 7
+    for pair, says in [("runs", "expected KEY=VALUE"), ("a..b=1", "expected KEY=VALUE"),
+                       ("runs=many", "measured source: runs must be an integer"),
+                       ("colour=red", r"measured source: unknown field\(s\) 'colour'")]:
+        with pytest.raises(ValueError, match=says):
+            parse("--latency-option", pair)
+    with pytest.raises(ValueError, match="runs is already set"):
+        parse("--latency-option", "runs=1", "--latency-option", "runs.x=2")
 
 
 def test_bad_reward_settings_are_clean_errors(tmp_path, capsys):

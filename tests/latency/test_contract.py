@@ -62,7 +62,9 @@ class TestRegisteredSources(LatencySourceContract):
 
 
 def test_make_source_rejects_unknown_settings():
-    with pytest.raises(ValueError, match="unknown setting"):
+    with pytest.raises(ValueError, match=r"measured source: unknown field\(s\) 'speed'"):
         make_source("measured", speed="fast")
+    with pytest.raises(ValueError, match="measured source: runs must be an integer"):
+        make_source("measured", runs="many")
     with pytest.raises(ValueError, match="unknown latency source"):
         make_source("guessed")

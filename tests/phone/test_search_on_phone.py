@@ -2,7 +2,6 @@
 the (emulated) phone, timed by the stand-in runner and stored with the phone's fingerprint."""
 import pytest
 
-from mnas_core.cli.search import phone_options
 from mnas_core.data import DataConfig
 from mnas_core.reward import RewardConfig
 from mnas_core.search import LatencySetup, SearchConfig, run_search, start_run
@@ -35,14 +34,3 @@ def test_search_times_every_model_on_the_phone(tmp_path):
     assert len(df) == 2 and (df.status == "ok").all(), df.error.tolist()
     assert (df.latency_source == "phone").all() and df.latency_ms.gt(0).all()
     assert (df.latency_backend == "executorch-xnnpack").all()
-
-
-def test_cli_phone_options():
-    class Args:
-        latency, phone, phone_runner = "phone", "10.0.0.7:5556", "/opt/executor_runner"
-
-    assert phone_options(Args) == {"connect": {"host": "10.0.0.7", "port": 5556},
-                                   "run": {"runner_local": "/opt/executor_runner"}}
-    Args.latency = "measured"
-    with pytest.raises(ValueError, match="go with --latency phone"):
-        phone_options(Args)
