@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnas_core.pareto import hypervolume
+from mnas_core.pareto import hypervolume, reference_latency
 from mnas_core.registry import LATENCY_SOURCES, STRATEGIES
 from mnas_core.search import LatencySetup, SearchConfig, load_config, run_search, start_run
 from mnas_core.store import read_trials
@@ -43,7 +43,7 @@ def main() -> None:
                 df = read_trials(path)
                 T = load_config(path).reward.target_ms
                 ok = df[df.status == "ok"]
-                hv = hypervolume(ok.accuracy, ok.latency_ms, ref_latency_ms=2 * T)
+                hv = hypervolume(ok.accuracy, ok.latency_ms, reference_latency([T]))
                 results.setdefault(strategy, []).append((hv, ok.reward.max()))
                 print(f"{strategy:>10} seed {seed}: hypervolume {hv:7.3f}  best reward "
                       f"{ok.reward.max():.4f}  ({time.perf_counter() - start:.0f} s, T={T:.2f})",

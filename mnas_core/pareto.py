@@ -33,3 +33,17 @@ def hypervolume(accuracy, latency_ms, ref_latency_ms: float, ref_accuracy: float
     # Each front point owns the strip from its latency to the next point's (or the reference).
     right = np.append(l[1:], ref_latency_ms)
     return float(np.sum((right - l) * (a - ref_accuracy)))
+
+
+REFERENCE_T_FACTOR = 2.0  # every reported hypervolume: reference point (2T, accuracy 0)
+
+
+def reference_latency(targets) -> float:
+    """The reference latency of every hypervolume MNAS Explorer reports: twice the largest
+    target T of the runs compared (accuracy 0). Tied to T rather than to the latencies
+    sampled, so a run's hypervolume does not change when another run joins the comparison,
+    and fronts of runs with the same T compare directly. ValueError with no T."""
+    ts = [float(t) for t in targets if t is not None and np.isfinite(t) and t > 0]
+    if not ts:
+        raise ValueError("a hypervolume needs the runs' target latency T (none is known yet)")
+    return REFERENCE_T_FACTOR * max(ts)

@@ -14,7 +14,7 @@ LAYERS = [
     ("modules", ["blocks", "builder"]),
     ("measure and train", ["latency", "phone", "data", "train"]),
     ("search parts", ["strategies", "executors", "dask_executor", "runfile", "runread",
-                      "store"]),
+                      "store", "findings"]),
     ("the loop", ["search", "background"]),
     ("shells", ["cli", "viz", "testing", "__main__"]),
 ]

@@ -166,6 +166,11 @@ def test_results_page_compares_hard_and_soft(run_dirs):
     summary = at.dataframe[0].value
     assert sorted(summary["run"]) == ["ppo-hard", "ppo-soft"]
     assert len(at.get("plotly_chart")) == 3
+    fig6 = at.dataframe[1].value.set_index("run")  # the findings: Figure 6 in numbers
+    assert {"in [0.8T, T]", "<= T", "latency IQR ms"} <= set(fig6.columns)
+    assert fig6["<= T"].between(0, 1).all() and (fig6["T ms"] == 4.0).all()
+    fronts = at.dataframe[2].value["front"].tolist()
+    assert "MobileNetV2 1.0 -> 1.4 at 224" in fronts and "ppo-hard" in fronts
     shown = next(c.value for c in at.caption if "trials shown" in c.value)
     _ok(at.number_input(key="res_acc").set_value(70.0).run())
     fewer = next(c.value for c in at.caption if "trials shown" in c.value)
