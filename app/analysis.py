@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from mnas_core.reward import RewardConfig, rescore
-from mnas_core.store import TrialStatus
 
 
 def _ranks(values: pd.Series) -> pd.Series:
@@ -58,14 +57,3 @@ def best_row(df: pd.DataFrame) -> pd.Series | None:
     """The trial with the highest recorded reward, or None when none succeeded."""
     ok = df[df["reward"].notna()]
     return None if ok.empty else ok.loc[ok["reward"].idxmax()]
-
-
-def size_signal(trials: pd.DataFrame) -> tuple[float, int] | None:
-    """Spearman rank correlation of accuracy with latency over a run's ok trials, and their
-    count: how much a proxy task lets a bigger network score higher (None below 10 trials)."""
-    ok = trials[(trials["status"] == TrialStatus.OK) & trials["accuracy"].notna()
-                & trials["latency_ms"].notna()]
-    if len(ok) < 10:
-        return None
-    rho = _ranks(ok["accuracy"]).corr(_ranks(ok["latency_ms"]))  # Pearson of ranks = Spearman
-    return float(rho), len(ok)

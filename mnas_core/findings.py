@@ -32,6 +32,18 @@ def finished(df: pd.DataFrame) -> pd.DataFrame:
     return ok.sort_values("trial") if "trial" in ok else ok
 
 
+def size_signal(df: pd.DataFrame, least: int = 10) -> tuple[float, int] | None:
+    """Spearman rank correlation of accuracy with latency over a run's finished trials, and
+    their count: how much the proxy task lets a bigger network score higher (None below
+    `least` trials). Near 0 (digits: 0.04 over 300 random models) every search drifts to the
+    smallest networks whatever the reward."""
+    ok = finished(df)
+    if len(ok) < least:
+        return None
+    rank = ok[["accuracy", "latency_ms"]].rank()
+    return float(rank["accuracy"].corr(rank["latency_ms"])), len(ok)
+
+
 def latency_band(df: pd.DataFrame, target_ms: float, low: float = 0.8) -> dict:
     """Figure 6's reading: the share of sampled models with latency in [low*T, T] (the hard
     constraint piles them there), the share at or under T, and the interquartile range of

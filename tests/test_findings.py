@@ -94,3 +94,18 @@ def test_run_findings_on_the_recorded_runs(tmp_path):
     assert fig6.loc["hard", "models"] == len(ok)
     assert list(out["reward_windows"].columns) == ["1-100", "101-200", "201-300"]
     assert "table6" not in out
+
+
+def test_size_signal_is_the_rank_correlation_of_accuracy_with_latency():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    lat = rng.uniform(1, 10, 40)
+    df = trials(np.clip(0.5 + 0.02 * lat + rng.normal(0, 0.05, 40), 0, 1), lat)
+    df.loc[3, "accuracy"] = np.nan  # a failed trial
+    ok = df.dropna()
+    rho, n = findings.size_signal(df)
+    assert n == 39 and rho == pytest.approx(spearmanr(ok.accuracy, ok.latency_ms)[0])
+    assert findings.size_signal(df.head(5)) is None
+    assert findings.size_signal(trials(np.arange(12) / 12, np.arange(12, 0, -1)))[0] == \
+        pytest.approx(-1.0)

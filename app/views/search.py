@@ -12,7 +12,7 @@ import streamlit as st
 from app import analysis, diagram, nav, runs, search_form
 from app.config import AppConfig
 from app.views import inspector, space
-from mnas_core import registry, viz
+from mnas_core import findings, registry, viz
 from mnas_core.arch import parse_arch
 from mnas_core.background import resume_search, spawn_search, stop_search
 from mnas_core.search import SearchConfig
@@ -107,7 +107,7 @@ def _digits_note(cfg: AppConfig) -> None:
             except ValueError:  # a run this version cannot read has no figure to give
                 continue
             if on_digits:
-                found = analysis.size_signal(runs.trials(path))
+                found = findings.size_signal(runs.trials(path))
                 break
     measured = (f" (Spearman of accuracy with latency {found[0]:.2f} over the {found[1]} "
                 "models of the recorded random search)" if found else "")

@@ -68,6 +68,28 @@ def latency_options(pairs: list[str] | None) -> dict:
     return options
 
 
+RECORDED_RANDOM = Path(__file__).resolve().parents[2] / "sample_runs" / "random.db"
+
+
+def digits_note(recorded: Path = RECORDED_RANDOM) -> str:
+    """What digits can teach, with the figure measured on the recorded random search when
+    this checkout has it."""
+    from ..findings import size_signal
+    from ..store import read_trials
+
+    measured = ""
+    try:
+        found = size_signal(read_trials(recorded)) if recorded.is_file() else None
+    except ValueError:  # not a readable run file: say it without the figure
+        found = None
+    if found:
+        measured = (f" (Spearman of accuracy with latency {found[0]:.2f} over the {found[1]} "
+                    f"models of {recorded.parent.name}/{recorded.name})")
+    return ("note: digits is the offline demo of the mechanics; on it a big network is hardly "
+            f"more accurate than a small one{measured}, so searches drift to the smallest "
+            "networks. For real accuracy use --dataset cifar10 or folder:PATH.")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     # The app stops a background search with SIGINT; a plain `kill` means the same. Both
     # handlers are set explicitly: a process started from a backgrounded shell inherits
@@ -82,6 +104,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         store = RunStore(args.resume)  # checks the whole file, then locks it; writes nothing
     else:
         cfg = config_from_args(args)
+        if cfg.dataset.name == "digits":
+            print(digits_note())
         out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{cfg.strategy}.db")
         if out.exists():  # before loading data or connecting a phone (RunStore.create too)
             raise ValueError(f"{out} already exists; use --resume, or pick another --out")

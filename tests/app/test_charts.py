@@ -96,17 +96,3 @@ def test_search_form_builds_the_core_config(tmp_path):
     (tmp_path / "taken.db").write_text("")
     with pytest.raises(ValueError, match="already exists"):
         search_form.run_path(tmp_path, "taken")
-
-
-def test_size_signal_is_the_rank_correlation_of_accuracy_with_latency():
-    import pandas as pd
-    from scipy.stats import spearmanr
-
-    df = make_trials(60, SOFT)
-    ok = df[df.status == "ok"]
-    rho, n = analysis.size_signal(df)
-    assert n == len(ok) and rho == pytest.approx(spearmanr(ok.accuracy, ok.latency_ms)[0])
-    assert analysis.size_signal(df.head(5)) is None
-    flat = pd.DataFrame({"status": ["ok"] * 12, "accuracy": range(12),
-                         "latency_ms": range(12, 0, -1)})
-    assert analysis.size_signal(flat)[0] == pytest.approx(-1.0)

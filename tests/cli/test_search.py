@@ -93,3 +93,15 @@ def test_a_second_search_on_one_run_file_is_refused(tmp_path, capsys):
         assert f"already being written by pid {os.getpid()}" in err and err.count("\n") == 1
     finally:
         holder.close()
+
+
+def test_digits_says_it_has_almost_no_size_signal_with_the_measured_figure(tmp_path):
+    from mnas_core.cli.search import RECORDED_RANDOM, digits_note
+
+    note = digits_note()
+    assert "hardly more accurate" in note and "Spearman of accuracy with latency 0.04" in note
+    assert RECORDED_RANDOM.name in note
+    missing = digits_note(tmp_path / "none.db")  # an installed copy without sample_runs/
+    assert "hardly more accurate" in missing and "Spearman" not in missing
+    (tmp_path / "bad.db").write_text("not a run")
+    assert "Spearman" not in digits_note(tmp_path / "bad.db")
