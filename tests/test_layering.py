@@ -15,7 +15,7 @@ LAYERS = [
     ("measure and train", ["latency", "phone", "data", "train"]),
     ("search parts", ["strategies", "executors", "dask_executor", "runfile", "runread",
                       "store", "findings"]),
-    ("the loop", ["search", "background"]),
+    ("the loop", ["search", "background", "estimate"]),
     ("shells", ["cli", "viz", "testing", "__main__"]),
 ]
 ROOT = Path(mnas_core.__file__).parent

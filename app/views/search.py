@@ -71,9 +71,13 @@ def _form(cfg: AppConfig) -> None:
         seed = c[0].number_input("Seed", 0, 2**31 - 1, d.seed)
         use_edited = c[1].toggle("Use the space edited on the Search space page",
                                  value=edited is not None, disabled=edited is None)
-        submitted = st.form_submit_button("Start search", type="primary",
-                                          icon=":material/play_arrow:")
-    if not submitted:
+        c = st.columns([1, 1, 4], vertical_alignment="center")
+        submitted = c[0].form_submit_button("Start search", type="primary",
+                                            icon=":material/play_arrow:")
+        estimating = c[1].form_submit_button("Estimate time", icon=":material/timer:",
+                                             help="a probe training and a latency timing with "
+                                                  "these settings, scaled to the whole run")
+    if not (submitted or estimating):
         return
     values = search_form.FormValues(
         name=name.strip() or search_form.default_name(strategy, preset), dataset=str(dataset),
@@ -81,6 +85,9 @@ def _form(cfg: AppConfig) -> None:
         strategy=strategy, trials=int(trials), batch_size=int(batch),
         target_ms=float(target), preset=preset, alpha=float(alpha), beta=float(beta),
         latency_source=source, workers=int(workers), seed=int(seed))
+    if estimating:
+        _estimate(values, edited if use_edited else SearchSpace())
+        return
     try:
         path = search_form.run_path(cfg.runs_dir, values.name)
         config = search_form.build_config(values, edited if use_edited else SearchSpace())
@@ -93,6 +100,19 @@ def _form(cfg: AppConfig) -> None:
     runs.forget_run_list()
     st.toast(f"Search {path.stem} started (process {pid}).", icon=":material/rocket_launch:")
     st.rerun()
+
+
+def _estimate(values: search_form.FormValues, space: SearchSpace) -> None:
+    from mnas_core.estimate import estimate  # imported on use: it trains a probe model
+
+    try:
+        config = search_form.build_config(values, space)
+        with st.spinner("Measuring: loading the data, a probe training, a latency timing..."):
+            found = estimate(config)
+    except (ValueError, RuntimeError, OSError) as err:
+        st.error(f"Could not estimate: {err}", icon=":material/error:")
+        return
+    st.info(f"Estimated on this machine: {found.summary()}.", icon=":material/timer:")
 
 
 def _digits_note(cfg: AppConfig) -> None:

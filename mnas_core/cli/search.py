@@ -106,6 +106,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         cfg = config_from_args(args)
         if cfg.dataset.name == "digits":
             print(digits_note())
+        if args.estimate:
+            return _print_estimate(cfg, show=not args.no_progress)
         out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{cfg.strategy}.db")
         if out.exists():  # before loading data or connecting a phone (RunStore.create too)
             raise ValueError(f"{out} already exists; use --resume, or pick another --out")
@@ -140,6 +142,16 @@ def cmd_search(args: argparse.Namespace) -> int:
             bar.close()
         if store is not None:
             store.close()
+    return 0
+
+
+def _print_estimate(cfg: SearchConfig, show: bool) -> int:
+    from ..estimate import estimate
+
+    load_with_bar(cfg.dataset, show=show)  # a first decode shows a bar
+    check_config(cfg)
+    with _source_errors(cfg, Path("/nonexistent")):
+        print(f"estimated cost, measured on this machine: {estimate(cfg).summary()}")
     return 0
 
 
@@ -209,5 +221,8 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=d.workers)
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--estimate", action="store_true",
+                   help="measure what the search would cost here (a probe training and a "
+                        "latency timing), print it and exit; no run file is made")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (background runs)")
     p.set_defaults(func=cmd_search)

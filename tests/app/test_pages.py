@@ -100,6 +100,16 @@ def test_search_page_form_and_empty_state(tmp_path):
     assert "run name" in at.error[0].value
 
 
+def test_search_page_estimates_the_cost_before_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNAS_HOME", str(tmp_path / "mnas"))  # the latency database
+    at = _ok(page_app("search", tmp_path / "runs", timeout=180).run())
+    at.number_input[2].set_value(300)  # training images: a quick probe
+    _ok(_button(at, "Estimate time").click().run())
+    said = next(i.value for i in at.info if i.value.startswith("Estimated on this machine"))
+    assert "s per model" in said and "100 trials" in said
+    assert not (tmp_path / "runs").exists()  # nothing started
+
+
 def test_search_page_says_what_digits_can_teach_from_the_recorded_run(tmp_path):
     """The figure is computed from sample_runs/random.db, the 300-model random search."""
     at = _ok(page_app("search", tmp_path / "runs", ROOT / "sample_runs").run())

@@ -105,3 +105,15 @@ def test_digits_says_it_has_almost_no_size_signal_with_the_measured_figure(tmp_p
     assert "hardly more accurate" in missing and "Spearman" not in missing
     (tmp_path / "bad.db").write_text("not a run")
     assert "Spearman" not in digits_note(tmp_path / "bad.db")
+
+
+def test_estimate_prints_a_measured_cost_and_makes_no_run_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "--estimate", "--train-images", "200", "--trials", "20",
+                 "--latency-option", f"db_path={tmp_path / 'lat.db'}",
+                 "--latency-option", "runs=3", "--latency-option", "backend=\"eager\"",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "estimated cost, measured on this machine: ~" in out and "20 trials" in out
+    # Only the latency cache (and its WAL) is written: no runs/ folder, no run file.
+    assert all(p.name.startswith("lat.db") for p in tmp_path.iterdir())
