@@ -27,12 +27,16 @@ def available_runs(cfg: AppConfig) -> pd.DataFrame | None:
     return df
 
 
-def pick_run(cfg: AppConfig, key: str, label: str = "Run", on_change=None) -> Path | None:
+def pick_run(cfg: AppConfig, key: str, label: str = "Run", on_change=None,
+             largest_first: bool = False) -> Path | None:
+    """A run picker, newest run first (or the one with the most trials: a page that re-ranks
+    should not open on a one-model single-op run)."""
     df = available_runs(cfg)
     if df is None:
         return None
     labels = {row["path"]: runs.run_label(row) for _, row in df.iterrows()}
-    path = st.selectbox(label, list(labels), format_func=labels.get, key=key,
+    first = int(df["n_trials"].fillna(0).to_numpy().argmax()) if largest_first else 0
+    path = st.selectbox(label, list(labels), index=first, format_func=labels.get, key=key,
                         on_change=on_change)
     return Path(path) if path else None
 

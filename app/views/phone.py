@@ -76,8 +76,10 @@ def _time(connect, runner, arch) -> None:
     threads = c[1].number_input("Threads", 1, 8, 1, key="ph_threads",
                                 help="the paper used one big core")
     cool = c[2].number_input("Cool-down before timing (s)", 0, 600, 0, key="ph_cool")
+    answered = "ph_info" in st.session_state  # a phone answered "Connect" this session
     if not st.button("Time it on the phone", type="primary", icon=":material/timer:",
-                     disabled=connect is None):
+                     disabled=connect is None or not answered,
+                     help=None if answered else "connect a phone first (above)"):
         return
     try:
         run = ph.RunConfig(runs=int(runs), threads=int(threads), runner_local=runner,
@@ -119,6 +121,12 @@ def page(cfg: AppConfig) -> None:
     st.markdown("The paper timed every model on a Pixel 1's big core. Plug in an Android phone "
                 "with USB debugging on (or use `adb tcpip 5555` for Wi-Fi) to time models on "
                 "it with ExecuTorch's `executor_runner`.")
+    if "ph_info" not in st.session_state:
+        st.info("No phone connected. Connect one below to read its cores and temperature and "
+                "time models on it. Without a phone you can still pick a model and see the "
+                "phone figures stored so far beside this computer's (the history at the "
+                "bottom), or time models on this CPU in the Model inspector.",
+                icon=":material/smartphone:")
     connect, runner = _connection()
     _device(connect)
     st.divider()

@@ -98,7 +98,13 @@ def _trial_table(data: dict, confs: dict) -> None:
                        "latency_ms": st.column_config.NumberColumn("latency ms", format="%.2f"),
                        "reward": st.column_config.NumberColumn(format="%.4f"),
                        "params": st.column_config.NumberColumn(format="compact"),
-                       "macs": st.column_config.NumberColumn("MACs", format="compact")})
+                       "macs": st.column_config.NumberColumn("MACs", format="compact"),
+                       "latency_source": st.column_config.TextColumn("latency from"),
+                       "train_seconds": st.column_config.NumberColumn("training s",
+                                                                      format="%.1f"),
+                       "total_seconds": st.column_config.NumberColumn(
+                           "total s", format="%.1f", help="latency timing + training"),
+                       "arch": st.column_config.TextColumn("architecture (block string)")})
     c = st.columns([1, 1, 3], vertical_alignment="center")
     c[0].download_button("Download CSV", shown.to_csv(index=False), file_name=f"{name}.csv",
                          mime="text/csv", icon=":material/download:")

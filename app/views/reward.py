@@ -70,6 +70,9 @@ def _controls(app: AppConfig) -> RewardConfig | None:
             return None
     for w in caught:
         st.warning(str(w.message), icon=":material/warning:")
+    if cfg.alpha == cfg.beta:
+        c[0].caption("With α = β, T scales every reward by the same factor T^-β, so it "
+                     "cannot change the ranking; it matters when α ≠ β (the hard preset).")
     b[2].markdown(f"Current: **{cfg.kind}** reward · α = {cfg.alpha:g}, β = {cfg.beta:g}, "
                   f"T = {cfg.target_ms:g} ms")
     return cfg
@@ -95,7 +98,8 @@ def _derivation() -> None:
 
 def _rerank(app: AppConfig, cfg: RewardConfig) -> None:
     st.subheader("Re-rank a recorded run")
-    path = widgets.pick_run(app, key="rw_run", label="Recorded run", on_change=_follow_run)
+    path = widgets.pick_run(app, key="rw_run", label="Recorded run", on_change=_follow_run,
+                            largest_first=True)
     if path is None:
         return
     df = widgets.load_trials(path)

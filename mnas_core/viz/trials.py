@@ -106,8 +106,8 @@ def latency_histograms(runs: dict[str, pd.DataFrame], targets: dict[str, float])
     runs = {k: v for k, v in runs.items() if v["latency_ms"].notna().any()}
     if not runs:
         return empty_figure("Pick runs with recorded latencies")
-    fig = make_subplots(rows=1, cols=len(runs), shared_xaxes=True, shared_yaxes=True,
-                        subplot_titles=list(runs), horizontal_spacing=0.04)
+    fig = make_subplots(rows=1, cols=len(runs), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[_titled(n, d) for n, d in runs.items()])
     bins = shared_bins(pd.concat([r["latency_ms"] for r in runs.values()]).dropna())
     for i, (name, df) in enumerate(runs.items(), 1):
         fig.add_trace(go.Histogram(x=df["latency_ms"].dropna(), xbins=bins, name=name,
@@ -117,7 +117,19 @@ def latency_histograms(runs: dict[str, pd.DataFrame], targets: dict[str, float])
         target_line(fig, targets.get(name), row=1, col=i)
         fig.update_xaxes(title="latency (ms)", row=1, col=i)
     fig.update_yaxes(title="models", row=1, col=1)
+    fig.update_xaxes(matches="x")  # one latency scale and bin width for every panel
     return layout(fig, "Latency distribution of sampled models", height=340)
+
+
+def _titled(name: str, df: pd.DataFrame) -> str:
+    """A panel title that says how many samples repeat an architecture sampled before: a
+    controller that has converged samples the same model often, and each sample is counted,
+    so a tall bar can be one architecture."""
+    if "arch" not in df:
+        return name
+    timed = df[df["latency_ms"].notna()]
+    repeats = int(timed["arch"].duplicated().sum())
+    return f"{name} · {len(timed)} models, {repeats} repeats" if repeats else name
 
 
 def figure6(runs: dict[str, pd.DataFrame], targets: dict[str, float]) -> go.Figure:
@@ -126,7 +138,8 @@ def figure6(runs: dict[str, pd.DataFrame], targets: dict[str, float]) -> go.Figu
     glance; T is the dashed line."""
     names = list(runs)
     fig = make_subplots(rows=2, cols=len(names), shared_xaxes=True, row_heights=[0.62, 0.38],
-                        vertical_spacing=0.06, horizontal_spacing=0.05, subplot_titles=names)
+                        vertical_spacing=0.06, horizontal_spacing=0.05,
+                        subplot_titles=[_titled(n, runs[n]) for n in names])
     bins = shared_bins(pd.concat([successful(d)["latency_ms"] for d in runs.values()]))
     for col, name in enumerate(names, 1):
         ok = successful(runs[name])

@@ -62,13 +62,24 @@ def test_reward_page_presets_and_rerank(run_dirs):
     runs, samples = run_dirs
     at = _ok(page_app("reward", runs, samples).run())
     assert any("**soft**" in m.value for m in at.markdown)
+    assert any("cannot change the ranking" in c.value for c in at.caption)  # soft: alpha = beta
     _ok(_button(at, "Hard constraint").click().run())
+    assert not any("cannot change the ranking" in c.value for c in at.caption)
     assert (at.slider(key="rw_alpha").value, at.slider(key="rw_beta").value) == (0.0, -1.0)
     assert any("**hard**" in m.value for m in at.markdown)
     before = _metrics(at)["Winner now"]
     _ok(at.select_slider(key="rw_T").set_value(2.0).run())
     assert _metrics(at)["Winner now"] != before or _metrics(at)["Top 10 kept"] != "10 of 10"
     assert any("Re-scored" in c.value for c in at.caption)
+
+
+def test_reward_page_reranks_the_largest_run_first(run_dirs):
+    runs, samples = run_dirs
+    write_run(samples / "single_op_x.db", make_trials(1, SOFT), SOFT)  # the newest, one model
+    at = _ok(page_app("reward", runs, samples).run())
+    from pathlib import Path
+
+    assert Path(at.selectbox(key="rw_run").value).stem.startswith("ppo-")  # 60 trials, not 1
 
 
 def test_reward_page_beta_derivation():
@@ -280,8 +291,11 @@ def test_phone_page_explains_an_unreachable_phone(tmp_path, monkeypatch):
     for key, value in {"ph_how": "TCP", "ph_host": "127.0.0.1", "ph_port": port}.items():
         at.session_state[key] = value
     _ok(at.run())
+    assert any(i.value.startswith("No phone connected") for i in at.info)
+    assert _button(at, "Time it on the phone").disabled  # until a phone answers
     _ok(_button(at, "Connect and read device info").click().run())
     assert "Could not reach the phone" in at.error[0].value
+    assert _button(at, "Time it on the phone").disabled
 
 
 def test_phone_page_history_beside_host_figures(tmp_path, monkeypatch):

@@ -31,9 +31,11 @@ def test_comparison_charts_one_trace_set_per_run():
     assert [t.name for t in viz.pareto_overlay(runs, 4.0).data if t.showlegend is not False] \
         == ["hard", "soft"]
     hist = viz.latency_histograms(runs, {"hard": 4.0, "soft": 4.0})
-    assert [a.text for a in hist.layout.annotations][:2] == ["hard", "soft"]  # side by side
+    titles = [a.text for a in hist.layout.annotations][:2]
+    assert [t.split(" · ")[0] for t in titles] == ["hard", "soft"]  # side by side
     assert len(hist.data) == 2
     assert hist.data[0].xbins == hist.data[1].xbins  # bin for bin comparable
+    assert hist.layout.xaxis2.matches == "x"  # and on one latency axis
     time_fig = viz.reward_over_time(runs)
     best = time_fig.data[1].y
     assert np.all(np.diff(np.asarray(best)[~np.isnan(best)]) >= 0)  # best-so-far never drops
@@ -68,7 +70,17 @@ def test_figure6_columns_share_scales_bins_and_mark_t():
     assert fig.data[2].xbins == fig.data[5].xbins
     lines = sorted(s.x0 for s in fig.layout.shapes)
     assert lines == [4.0, 4.0, 5.0, 5.0]  # each run's T in both of its panels
-    assert [a.text for a in fig.layout.annotations] == ["hard", "soft"]  # no per-panel labels
+    assert [a.text.split(" · ")[0] for a in fig.layout.annotations] == ["hard", "soft"]
+
+
+def test_histogram_titles_count_repeated_architectures():
+    df = trials(30).assign(arch=[f"arch{i}" for i in range(30)])
+    df.loc[10:19, "arch"] = "arch0"  # one architecture sampled 11 times
+    timed = df[df.latency_ms.notna()]
+    repeats = int(timed.arch.duplicated().sum())
+    hist = viz.latency_histograms({"hard": df}, {"hard": 4.0})
+    assert hist.layout.annotations[0].text == f"hard · {len(timed)} models, {repeats} repeats"
+    assert repeats >= 9
 
 
 def test_latency_over_trials_rolling_median():
