@@ -32,8 +32,8 @@ from .executors import Executor, make_executor
 from .profile import totals
 from .registry import EXECUTORS, LATENCY_SOURCES, STRATEGIES
 from .reward import RewardConfig, reward
-from .space import SearchSpace
 from .runread import upgrade_config
+from .space import SearchSpace
 from .store import RunStatus, RunStore, TrialStatus, check_run, read_config
 from .strategies import make_strategy
 from .train import TrainConfig, evaluate_candidate
