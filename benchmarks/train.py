@@ -1,6 +1,6 @@
 """Proxy-trainer benchmarks, every figure measured in this run (README "Proxy task").
 
-  python benchmarks/train.py [--quick] [--only throughput,candidate,sanity,fidelity]
+  python benchmarks/train.py [--quick] [--only throughput,candidate,sanity,fidelity,batch]
 
 1. throughput: mnas_core.train.train vs a minimal hand-written PyTorch loop on the same model
    and the same data, interleaved A/B/A/B so machine noise hits both alike (ratio >= 0.95).
@@ -9,6 +9,9 @@
 3. sanity: A1 on the built-in data at the default budget and at 4x: above chance, not worse.
 4. fidelity: 20 random architectures of the default space (seeded), Spearman rank correlation
    of proxy accuracies between two training seeds and between the default and a 4x budget.
+5. batch: training images/s at 32x32 against the batch size, for MnasNet-A1 x0.5 and a random
+   model of the space, interleaved, as a ratio to batch 64 (the default) measured alike:
+   what a larger batch would buy a CIFAR-10 budget (the fidelity study's cost).
 
 Runs under the glibc malloc tunables (re-executes itself with them, see mnas_core.runtime).
 Log lines carry CPU time / wall time: well below the thread count means the run was preempted.
@@ -163,10 +166,30 @@ def bench_fidelity(args, digits: Dataset, cfg: TrainConfig):
     print(f"  Spearman default (mean of 2) vs 4x:     {s_budget:.3f}")
 
 
+def bench_batch(args, sizes=(64, 128, 256)):
+    data = random_dataset(2_000)
+    space = SearchSpace().replace(**data.arch_overrides())
+    models = {"mnasnet_a1_x0.5": zoo.get("mnasnet_a1_x0.5", **data.arch_overrides()),
+              "random model": space.sample(np.random.default_rng(args.space_seed))}
+    steps, reps = (4, 1) if args.quick else (12, 3)
+    print(f"\n[batch] training img/s at 32x32, {steps} steps per run, {reps} interleaved reps, "
+          f"{args.threads} threads")
+    for name, arch in models.items():
+        rates = {bs: [] for bs in sizes}
+        for _ in range(reps):
+            for bs in sizes:
+                cfg = TrainConfig(steps=steps, batch_size=bs, threads=args.threads,
+                                  bn_recalibrate=0)
+                rates[bs].append(train(build_model(arch, 0), data, cfg).images_per_second)
+        med = {bs: float(np.median(v)) for bs, v in rates.items()}
+        print(f"  {name:16s} " + "   ".join(
+            f"batch {bs}: {med[bs]:6.0f} img/s ({med[bs] / med[sizes[0]]:.2f}x)" for bs in sizes))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer models, steps and images")
-    p.add_argument("--only", default="throughput,candidate,sanity,fidelity")
+    p.add_argument("--only", default="throughput,candidate,sanity,fidelity,batch")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--models", type=int, default=20)
     p.add_argument("--space-seed", type=int, default=0)
@@ -193,6 +216,8 @@ def main(argv=None) -> int:
         bench_sanity(args, digits, cfg)
     if "fidelity" in only:
         bench_fidelity(args, digits, cfg)
+    if "batch" in only:
+        bench_batch(args)
     return 0
 
 
