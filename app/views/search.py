@@ -15,6 +15,7 @@ from app.views import inspector, space
 from mnas_core import findings, registry, viz
 from mnas_core.arch import parse_arch
 from mnas_core.background import resume_search, spawn_search, stop_search
+from mnas_core.reward import PRESETS
 from mnas_core.search import SearchConfig
 from mnas_core.space import SearchSpace
 from mnas_core.store import RunStatus, TrialStatus
@@ -33,6 +34,13 @@ STATUS_ICON = {RunStatus.CREATED: ":material/hourglass_top:",
 def _form(cfg: AppConfig) -> None:
     edited = st.session_state.get(space.SPACE)
     d = search_form.defaults()
+    # Outside the form, so that picking a preset shows its exponents at once (a form's widgets
+    # only report on submit); α and β are editable for a custom reward only.
+    presets = ["soft", "hard", "custom"]
+    preset = st.radio("Reward", presets, presets.index(d.preset), horizontal=True,
+                      key="sf_preset", help="soft: α = β = -0.07; hard: α = 0, β = -1; "
+                                            "custom: your own α and β below")
+    shown = PRESETS.get(preset, (d.alpha, d.beta))
     with st.form("search_form", border=False):
         st.markdown("**What to search**")
         c = st.columns(4)
@@ -55,17 +63,17 @@ def _form(cfg: AppConfig) -> None:
         _digits_note(cfg)
         st.markdown("**Reward and latency** (latency is measured on the model as deployed: "
                     "224x224, 1000 classes, as in the paper)")
-        c = st.columns(5)
-        presets = ["soft", "hard", "custom"]
-        preset = c[0].selectbox("Reward", presets, presets.index(d.preset),
-                                help="soft: α = β = -0.07; hard: α = 0, β = -1")
-        target = c[1].number_input("Target T in ms (0 = auto)", 0.0, 10_000.0, d.target_ms,
+        c = st.columns(4)
+        target = c[0].number_input("Target T in ms (0 = auto)", 0.0, 10_000.0, d.target_ms,
                                    step=0.5, help="auto: MobileNetV2's latency on the chosen "
                                                   "source, as the paper's T = 75 ms was "
                                                   "MobileNetV2's on its phone")
-        alpha = c[2].number_input("α (custom only)", -2.0, 1.0, d.alpha, step=0.01)
-        beta = c[3].number_input("β (custom only)", -2.0, 0.0, d.beta, step=0.01)
-        source = c[4].selectbox("Latency source", search_form.LATENCY_SOURCES,
+        custom = preset == "custom"
+        alpha = c[1].number_input(f"α ({preset})", -2.0, 1.0, shown[0], step=0.01,
+                                  disabled=not custom)
+        beta = c[2].number_input(f"β ({preset})", -2.0, 0.0, shown[1], step=0.01,
+                                 disabled=not custom)
+        source = c[3].selectbox("Latency source", search_form.LATENCY_SOURCES,
                                 help=registry.LATENCY_SOURCES.describe())
         c = st.columns([1, 3], vertical_alignment="bottom")
         seed = c[0].number_input("Seed", 0, 2**31 - 1, d.seed)

@@ -111,6 +111,16 @@ def test_search_page_form_and_empty_state(tmp_path):
     assert "run name" in at.error[0].value
 
 
+def test_search_form_shows_the_presets_exponents_and_edits_only_custom_ones(tmp_path):
+    at = _ok(page_app("search", tmp_path / "runs").run())
+    exponents = lambda: [n for n in at.number_input if n.label[0] in "αβ"]  # noqa: E731
+    assert [(n.value, n.disabled) for n in exponents()] == [(-0.07, True), (-0.07, True)]
+    _ok(at.radio(key="sf_preset").set_value("hard").run())
+    assert [(n.value, n.disabled) for n in exponents()] == [(0.0, True), (-1.0, True)]
+    _ok(at.radio(key="sf_preset").set_value("custom").run())
+    assert all(not n.disabled for n in exponents())
+
+
 def test_search_page_estimates_the_cost_before_start(tmp_path, monkeypatch):
     monkeypatch.setenv("MNAS_HOME", str(tmp_path / "mnas"))  # the latency database
     at = _ok(page_app("search", tmp_path / "runs", timeout=180).run())
