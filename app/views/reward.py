@@ -143,8 +143,9 @@ def _rerank(app: AppConfig, cfg: RewardConfig) -> None:
     with right:
         st.plotly_chart(viz.rank_slope(ranked), key="rw_slope")
     shown = df.assign(reward=ranked["reward_now"].reindex(df.index))
-    st.plotly_chart(viz.pareto_scatter(shown, cfg.target_ms,
-                                       "Trials coloured by the new reward"), key="rw_pareto")
+    st.plotly_chart(viz.pareto_scatter(shown, cfg.target_ms, "Trials coloured by the new "
+                                       "reward (ringed: its top 10; star: its winner)",
+                                       marked=10), key="rw_pareto")
 
 
 def page(app: AppConfig) -> None:

@@ -26,8 +26,10 @@ def _scatter(n: int):
 
 
 def pareto_scatter(df: pd.DataFrame, target_ms: float | None = None,
-                   title: str = "Accuracy vs latency") -> go.Figure:
-    """Every successful trial (colour = reward) with the Pareto front and the target T."""
+                   title: str = "Accuracy vs latency", marked: int = 0) -> go.Figure:
+    """Every successful trial (colour = reward) with the Pareto front and the target T;
+    `marked` > 0 also rings the top trials by reward and stars the winner (after a
+    re-ranking: where the new reward's choices lie)."""
     ok = successful(df)
     if ok.empty:
         return empty_figure("No finished trials yet")
@@ -43,6 +45,16 @@ def pareto_scatter(df: pd.DataFrame, target_ms: float | None = None,
                              line=dict(color="#222", width=1.5, shape="hv"),
                              marker=dict(size=8, symbol="circle-open", color="#222"),
                              hoverinfo="skip"))
+    if marked > 0:
+        top = ok.sort_values("reward", ascending=False, na_position="last").head(marked)
+        fig.add_trace(go.Scatter(x=top["latency_ms"], y=100 * top["accuracy"], mode="markers",
+                                 name=f"top {len(top)} by reward", hoverinfo="skip",
+                                 marker=dict(size=13, symbol="circle-open", color="#d62728",
+                                             line=dict(width=2))))
+        fig.add_trace(go.Scatter(x=top["latency_ms"].head(1), y=100 * top["accuracy"].head(1),
+                                 mode="markers", name="winner", hoverinfo="skip",
+                                 marker=dict(size=18, symbol="star", color="#d62728",
+                                             line=dict(width=1, color="#222"))))
     target_line(fig, target_ms)
     fig.update_xaxes(title="latency (ms)")
     fig.update_yaxes(title="accuracy (%)")

@@ -71,6 +71,8 @@ def test_reward_page_presets_and_rerank(run_dirs):
     _ok(at.select_slider(key="rw_T").set_value(2.0).run())
     assert _metrics(at)["Winner now"] != before or _metrics(at)["Top 10 kept"] != "10 of 10"
     assert any("Re-scored" in c.value for c in at.caption)
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any('"name":"winner"' in sp and '"name":"top 10 by reward"' in sp for sp in specs)
 
 
 def test_reward_page_reranks_the_largest_run_first(run_dirs):

@@ -26,6 +26,17 @@ def test_pareto_scatter_marks_the_front_and_handles_empty():
     assert big.data[0].type == "scattergl"  # WebGL keeps 10,000-point charts fluid
 
 
+def test_pareto_scatter_marks_the_top_trials_and_the_winner():
+    df = trials(80)
+    fig = viz.pareto_scatter(df, 4.0, marked=10)
+    top, winner = fig.data[-2], fig.data[-1]
+    ok = df.dropna(subset=["accuracy", "latency_ms"])
+    best = ok.sort_values("reward", ascending=False).head(10)
+    assert top.name == "top 10 by reward" and np.allclose(top.x, best.latency_ms)
+    assert winner.name == "winner" and winner.x[0] == ok.loc[ok.reward.idxmax(), "latency_ms"]
+    assert len(viz.pareto_scatter(df, 4.0).data) == 2  # unmarked by default
+
+
 def test_comparison_charts_one_trace_set_per_run():
     runs = _runs()
     assert [t.name for t in viz.pareto_overlay(runs, 4.0).data if t.showlegend is not False] \
