@@ -60,15 +60,36 @@ def _from_run(cfg: AppConfig) -> Architecture | None:
     c = st.columns([3, 2], vertical_alignment="bottom")
     trial = c[0].selectbox("Trial (best reward first)", list(rows), format_func=rows.get,
                            key="insp_trial")
-    arch = parse_arch(df.loc[df["trial"] == trial, "arch"].iloc[0])
+    row = df.loc[df["trial"] == trial].iloc[0]
+    arch = parse_arch(row["arch"])
     deployed = c[1].toggle("As deployed (the network whose latency was measured)", True,
                            key="insp_deployed",
                            help="off: as trained on the proxy task (its small resolution "
                                 "and classes)")
-    if not deployed:
-        return arch
     conf = widgets.load_config(path)
-    return None if conf is None else conf.latency.deployed(arch)
+    if conf is None:
+        return None
+    _trial_cards(row, conf)
+    return conf.latency.deployed(arch) if deployed else arch
+
+
+def _trial_cards(row, conf) -> None:
+    """What the run measured for this trial, and how (the proxy task behind the accuracy)."""
+    m = st.columns(3)
+    trained = (f"{conf.dataset.name}, {row['train_budget']}" if isinstance(
+        row.get("train_budget"), str) else conf.dataset.name)
+    m[0].metric("Accuracy (proxy)", "failed" if pd.isna(row["accuracy"])
+                else f"{100 * row['accuracy']:.2f}%", help=f"validation top-1 after the "
+                f"proxy training: {trained}", border=True)
+    m[1].metric("Latency (as recorded)", "—" if pd.isna(row["latency_ms"])
+                else f"{row['latency_ms']:.2f} ms",
+                help=f"from the run's {conf.latency.source} source, at "
+                     f"{conf.latency.resolution}x{conf.latency.resolution}", border=True)
+    m[2].metric("Reward (as recorded)", "—" if pd.isna(row["reward"])
+                else f"{row['reward']:.4f}", help=f"{conf.reward.kind}: α = "
+                f"{conf.reward.alpha:g}, β = {conf.reward.beta:g}, T = " + (
+                    f"{conf.reward.target_ms:g} ms" if conf.reward.target_ms else "auto"),
+                border=True)
 
 
 def _from_text() -> Architecture | None:

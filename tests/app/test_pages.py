@@ -249,6 +249,8 @@ def test_inspector_takes_a_trial_and_hands_it_to_the_phone(run_dirs):
     at.session_state["insp_source"] = "Trial of a run"
     _ok(at.run())
     assert _metrics(at)["Input"] == "224x224x3"  # as deployed, where latency was measured
+    cards = _metrics(at)  # the trial's own figures, best reward first
+    assert cards["Accuracy (proxy)"].endswith("%") and cards["Reward (as recorded)"] != "—"
     _ok(at.toggle(key="insp_deployed").set_value(False).run())
     assert _metrics(at)["Input"] == "32x32x3"
     _ok(_button(at, "Time it on a phone").click().run())
