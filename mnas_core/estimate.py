@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .search import SearchConfig, _dataset, worker_train_config
+from .accuracy.trained import dataset
+from .search import SearchConfig, worker_train_config
 from .train import evaluate_candidate
 
 
@@ -53,7 +54,7 @@ class Estimate:
 
 def estimate(cfg: SearchConfig, probe_steps: int = 10, seed: int = 0) -> Estimate:
     """Measure the cost of `cfg`'s search on this machine (see the module docstring)."""
-    data = _dataset(cfg.dataset)
+    data = dataset(cfg.dataset)
     space = cfg.space.replace(**data.arch_overrides())
     arch = space.decode(space.sample_tokens(np.random.default_rng(seed)))
     train_cfg = worker_train_config(cfg)

@@ -94,7 +94,11 @@ STRATEGIES = Registry("strategy", (
           "uniform over the space, the baseline every NAS paper needs"),
     Entry("evolution", _STRATEGY + "evolution:RegularizedEvolution",
           _STRATEGY + "evolution:EvolutionConfig",
-          "regularized (aging) evolution, Real et al. 2019")))
+          "regularized (aging) evolution, Real et al. 2019"),
+    Entry("tpe", _STRATEGY + "optuna_peer:TPESearch", _STRATEGY + "optuna_peer:TPEConfig",
+          "Optuna's TPE sampler (Bergstra et al. 2011), a peer baseline"),
+    Entry("nsga2", _STRATEGY + "optuna_peer:NSGA2Search", _STRATEGY + "optuna_peer:NSGA2Config",
+          "Optuna's NSGA-II sampler; on our one reward a genetic algorithm")))
 
 # Each target is `cls(config, db=)` (contract: latency/base.py). info["options"]: "module:attr"
 # of a function that builds the config from nested settings (without it, the settings are the
@@ -125,3 +129,19 @@ DATASETS = Registry("dataset", (
           info={"augment": "crop_flip"}),
     Entry("folder", "mnas_core.data:_load_folder", help="your images, one folder per class",
           arg="PATH", info={"augment": "crop_flip"})))
+
+# Each target is `cls(config)` (contract: accuracy/base.py). info["measured"]: whether its
+# figures are measurements (only a training is); the others are labelled as stand-ins.
+_ACCURACY = "mnas_core.accuracy."
+ACCURACY_SOURCES = Registry("accuracy source", (
+    Entry("trained", _ACCURACY + "trained:TrainedAccuracy", _ACCURACY + "trained:TrainedConfig",
+          "a short proxy training on the search dataset (the paper's ACC(m))",
+          info={"measured": True}),
+    Entry("predicted", _ACCURACY + "predicted:PredictedAccuracy",
+          _ACCURACY + "predicted:PredictedConfig",
+          "a predictor fitted on recorded trainings (mnas predictor fit)",
+          info={"measured": False}),
+    Entry("estimated", _ACCURACY + "estimated:EstimatedAccuracy",
+          _ACCURACY + "estimated:EstimatedConfig",
+          "ImageNet top-1 estimated from published results (a teaching landscape)",
+          info={"measured": False})))

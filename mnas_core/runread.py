@@ -1,6 +1,6 @@
 """Reading run files (mnas_core.store) without changing them: the schema they follow, the
-statuses they record, `check_run`, and the pandas read API (`read_trials`, `read_config`,
-`read_meta`, `list_runs`). Everything here opens a file read-only (`_reader`), takes no lock
+statuses they record, `check_run`, and the pandas read API (`read_trials`, `read_verified`,
+`read_config`, `read_meta`, `list_runs`). Everything here opens a file read-only (`_reader`), takes no lock
 and needs no torch until a strategy state is checked; mnas_core.store re-exports it all.
 
 Schema (version 1):
@@ -12,6 +12,14 @@ Schema (version 1):
                                                   'failed' with its figures (TRIAL_COLUMNS)
     strategy_state(id = 1, batch, state)          the strategy right after its last ask:
                                                   tensors and plain data, torch.save bytes
+    verified(trial INTEGER PRIMARY KEY, status, predicted, accuracy, ...)  optional: the real
+                                                  proxy training of a predicted run's trial
+                                                  beside its prediction (`mnas verify`,
+                                                  mnas_core.verify; VERIFIED_COLUMNS)
+
+The `verified` table was added to schema 1 later: a writer creates it at the first verified
+trial (RunStore.add_verified), and a file without it reads as verified nothing
+(`read_verified`), so files from before stay readable and the version stays 1.
 """
 from __future__ import annotations
 
@@ -45,6 +53,26 @@ TRIAL_COLUMNS = {
     "latency_backend": "TEXT", "fingerprint": "TEXT", "reward": "REAL",
     "train_seconds": "REAL", "latency_seconds": "REAL", "total_seconds": "REAL",
     "worker": "TEXT", "created_at": "REAL", "finished_at": "REAL",
+    "accuracy_source": "TEXT",
+}
+# Columns added to schema 1 later. A file written before has none of them and stays readable:
+# readers see them as empty (an empty accuracy_source is a training, all there was), and a
+# writer adds them at its first write (RunStore._write).
+LATER_COLUMNS = ("accuracy_source",)
+
+# Name -> SQL type of every column of the optional `verified` table after its key `trial`
+# (a trials.trial): one real training of a predicted trial, on the task and budget its
+# predictor was fitted on, so that both figures stay comparable.
+VERIFIED_COLUMNS = {
+    "status": "TEXT",            # TrialStatus ok, or failed with `error`
+    "error": "TEXT",
+    "predicted": "REAL",         # the trial's predicted top-1 (its trials.accuracy)
+    "accuracy": "REAL",          # the trained validation top-1
+    "top5": "REAL",
+    "dataset": "TEXT",           # JSON: the predictor's dataset (what the data is, not where)
+    "train_budget": "TEXT",      # JSON: the predictor's training budget (TrainConfig fields)
+    "predictor_sha256": "TEXT",  # the predictor file the prediction was checked against
+    "train_seconds": "REAL", "total_seconds": "REAL", "worker": "TEXT", "verified_at": "REAL",
 }
 
 
@@ -90,9 +118,13 @@ def check_run(path: Path) -> None:
         meta = dict(db.execute("SELECT key, value FROM meta"))
         columns = {row[1] for row in db.execute("PRAGMA table_info(trials)")}
         state = db.execute("SELECT state FROM strategy_state").fetchone()
-    missing = set(TRIAL_COLUMNS) - columns
+        verified = _columns(db, "verified")
+    missing = set(TRIAL_COLUMNS) - set(LATER_COLUMNS) - columns
     if missing:
         raise ValueError(f"{path}: its trials table lacks {', '.join(sorted(missing))}")
+    missing = {"trial", *VERIFIED_COLUMNS} - verified if verified else set()
+    if missing:
+        raise ValueError(f"{path}: its verified table lacks {', '.join(sorted(missing))}")
     _summary(path, meta, {}, None)
     _config(meta, path)
     if state is not None:
@@ -106,9 +138,33 @@ def read_trials(path: str | Path, include_pending: bool = False,
     where, args = ("", ()) if include_pending else ("WHERE status != ?", (TrialStatus.PENDING,))
     sql = f"SELECT * FROM trials {where} ORDER BY trial"
     if db is not None:
-        return pd.read_sql_query(sql, db, params=args)
+        df = pd.read_sql_query(sql, db, params=args)
+    else:
+        with _reading(path) as db:
+            df = pd.read_sql_query(sql, db, params=args)
+    for col in LATER_COLUMNS:
+        if col not in df:
+            df[col] = None
+    return df
+
+
+def read_verified(path: str | Path, db: sqlite3.Connection | None = None) -> pd.DataFrame:
+    """The verified trials of a run (`mnas verify`), one row each with the columns `trial`
+    and VERIFIED_COLUMNS, in trial order; empty for a file that has none (no table)."""
+    def read(db):
+        if not _columns(db, "verified"):
+            return pd.DataFrame(columns=["trial", *VERIFIED_COLUMNS])
+        return pd.read_sql_query("SELECT * FROM verified ORDER BY trial", db)
+
+    if db is not None:
+        return read(db)
     with _reading(path) as db:
-        return pd.read_sql_query(sql, db, params=args)
+        return read(db)
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    """The column names of `table`; empty when the file has no such table."""
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 def read_config(path: str | Path) -> dict:

@@ -1,7 +1,8 @@
-"""The search: ask a batch -> measure latency -> train in parallel -> tell -> record.
+"""The search: ask a batch -> measure latency -> score accuracy (in parallel) -> tell -> record.
 
-Each sampled model m gets ACC(m) from the proxy trainer (mnas_core.train) on the search
-dataset, and LAT(m) from a latency source for the network as it would be deployed (224x224,
+Each sampled model m gets ACC(m) from an accuracy source (mnas_core.accuracy): by default the
+paper's proxy training on the search dataset, or a predictor or estimate that answers a batch
+at once; and LAT(m) from a latency source for the network as it would be deployed (224x224,
 1000 classes, like the paper's Pixel 1 figures); the reward is eq. 2-3 (mnas_core.reward).
 
 Latency is measured in its own stage, in this process, while no worker trains: a model timed
@@ -9,14 +10,14 @@ on a CPU that is also training other models reads slower and noisier
 (benchmarks/latency_isolation.py measures how much).
 
 The run store (mnas_core.store) records the asked batch, with the strategy's state, before
-anything is evaluated, and every trial as it finishes. `resume` after a kill -9 reloads that
-state, re-evaluates only the trials that were in flight and tells the batch: `tell` is
-deterministic, so the strategy continues exactly, and one state write per batch is enough.
+anything is evaluated, and the finished trials at least every FLUSH_S seconds. `resume` after a
+kill -9 reloads that state, re-evaluates only the trials still pending and tells the batch:
+`tell` is deterministic, so the strategy continues exactly, and one state write per batch is
+enough.
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -27,16 +28,22 @@ from pathlib import Path
 
 from . import __version__, config, zoo
 from .arch import Architecture, parse_arch
-from .data import DataConfig, load_dataset
+from .accuracy import AccuracyResult, AccuracySource
+from .data import DataConfig
 from .executors import Executor, make_executor
 from .profile import totals
-from .registry import EXECUTORS, LATENCY_SOURCES, STRATEGIES
+from .registry import ACCURACY_SOURCES, EXECUTORS, LATENCY_SOURCES, STRATEGIES
 from .reward import RewardConfig, reward
 from .runread import upgrade_config
 from .space import SearchSpace
 from .store import RunStatus, RunStore, TrialStatus, check_run, read_config
 from .strategies import make_strategy
-from .train import TrainConfig, evaluate_candidate
+from .train import TrainConfig
+
+# A kill -9 loses at most this much finished work (those trials stay pending and are scored
+# again on resume); writing less often lets a predicting search run thousands of trials a
+# second, where one commit per trial would cost more than the predictions.
+FLUSH_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,48 @@ class LatencySetup:
         return make_source(self.source, **self.options)
 
 
+# Settings of an accuracy source that are the run's own: a training's dataset and budget are
+# the SearchConfig's `dataset` and `train`, so a run stores them once.
+_SUPPLIED = ("dataset", "train")
+
+
+@dataclass(frozen=True)
+class AccuracySetup:
+    """Where ACC(m) comes from (a name in mnas_core.registry.ACCURACY_SOURCES). `options` are
+    the source's settings as the run stores them, plain JSON: the fields of its config
+    dataclass, read by config.load when the config is built, so a bad setting names its field.
+    A source whose config has `dataset` or `train` gets the run's (`make_source`)."""
+
+    source: str = "trained"
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.source_config()
+
+    def source_config(self):
+        where = f"accuracy: {self.source} source"
+        own = sorted(set(self.options) & set(_SUPPLIED))
+        if own:
+            raise ValueError(f"{where}: {', '.join(own)} are the run's own settings "
+                             "(set them in the search config, not in the source's options)")
+        return config.load(ACCURACY_SOURCES.get(self.source).load_config(), self.options, where)
+
+    @property
+    def uses_dataset(self) -> bool:
+        """Whether the source reads the run's dataset (a training does; a predictor does not,
+        so a predicted search needs no data on disk)."""
+        return "dataset" in {f.name for f in dataclasses.fields(self.source_config())}
+
+    def make_source(self, cfg: "SearchConfig") -> AccuracySource:
+        """The source for the run `cfg`, not yet opened (`open()` loads what it needs)."""
+        src_cfg = self.source_config()
+        names = {f.name for f in dataclasses.fields(src_cfg)}
+        supplied = {"dataset": cfg.dataset, "train": worker_train_config(cfg)}
+        src_cfg = dataclasses.replace(src_cfg, **{k: v for k, v in supplied.items()
+                                                  if k in names})
+        return ACCURACY_SOURCES.load(self.source)(src_cfg)
+
+
 @dataclass(frozen=True)
 class SearchConfig:
     """Everything that defines a run; stored with it. The default reward is the paper's soft
@@ -84,6 +133,7 @@ class SearchConfig:
     dataset: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     latency: LatencySetup = field(default_factory=LatencySetup)
+    accuracy: AccuracySetup = field(default_factory=AccuracySetup)
     space: SearchSpace = field(default_factory=SearchSpace)
     executor: str = "process"
     workers: int = 2
@@ -119,21 +169,6 @@ def versions() -> dict:
 
 
 # ------------------------------------------------------------ worker side
-@functools.lru_cache(maxsize=2)
-def _dataset(cfg: DataConfig):
-    # One load per worker process; DataConfig is frozen, so it keys the cache.
-    return load_dataset(cfg)
-
-
-def train_trial(task: tuple[str, DataConfig, TrainConfig]) -> dict:
-    """Run in a worker: build, train and validate one candidate (ACC(m))."""
-    arch_text, data_cfg, train_cfg = task
-    result = evaluate_candidate(parse_arch(arch_text), _dataset(data_cfg), train_cfg)
-    if not math.isfinite(result.top1):
-        raise ValueError(f"validation accuracy is {result.top1}")
-    return result.to_dict()
-
-
 def worker_train_config(cfg: SearchConfig) -> TrainConfig:
     """The training config each worker uses. Unset threads become cores / workers: torch's
     default (all cores in every worker) oversubscribes the CPU, and OpenMP threads spinning
@@ -165,13 +200,16 @@ def resolve_target(cfg: SearchConfig, source) -> RewardConfig:
 
 
 def check_config(cfg: SearchConfig) -> None:
-    """Refuse now, before a run file exists, what the start of `run_search` would refuse: a
-    dataset that does not load, strategy options that do not fit the space (a latency source
-    that cannot work: its `open()`). Loading the dataset here costs nothing twice: `_dataset`
-    keeps it."""
-    data = _dataset(cfg.dataset)
-    make_strategy(cfg.strategy, cfg.space.replace(**data.arch_overrides()), seed=cfg.seed,
-                  **cfg.strategy_options)
+    """Refuse now, before a run file exists, what the start of `run_search` would refuse: an
+    accuracy source that cannot open (a dataset that does not load: it stays loaded for the
+    run), strategy options that do not fit the space (a latency source that cannot work: its
+    `open()`)."""
+    acc = cfg.accuracy.make_source(cfg).open()
+    try:
+        make_strategy(cfg.strategy, cfg.space.replace(**acc.task()), seed=cfg.seed,
+                      **cfg.strategy_options)
+    finally:
+        acc.close()
 
 
 def load_config(path: str | Path) -> SearchConfig:
@@ -196,15 +234,14 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
     `executor` and `source` (a LatencySource) default to the ones the config names;
     `progress` is an optional tqdm-like object (update(n), set_postfix_str(s))."""
     cfg = SearchConfig.from_dict(store.config())
-    data = _dataset(cfg.dataset)
-    space = cfg.space.replace(**data.arch_overrides())
+    acc = cfg.accuracy.make_source(cfg).open()
+    space = cfg.space.replace(**acc.task())
     strategy = make_strategy(cfg.strategy, space, seed=cfg.seed, **cfg.strategy_options)
     batch, todo = _restore(store, strategy)  # first: a refused state leaves the file as it was
     source = source or cfg.latency.make_source()
     rcfg = resolve_target(cfg, source)
     if cfg.reward.target_ms is None:  # keep the resolved T: a resume must not re-derive it
         store.set_reward(dataclasses.asdict(rcfg))
-    train_cfg = worker_train_config(cfg)
     own_executor = executor is None
     executor = executor or make_executor(cfg.executor, cfg.workers, cfg.scheduler)
     store.set_status(RunStatus.RUNNING, os.getpid())
@@ -228,8 +265,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
                 store.add_pending(batch, rows, strategy.state_dict())
                 todo = store.batch_trials(batch)
             pending = [t for t in todo if t["status"] == TrialStatus.PENDING]
-            _evaluate(store, pending, cfg, train_cfg, data.name, source, rcfg, executor,
-                      progress)
+            _evaluate(store, pending, cfg, acc, source, rcfg, executor, progress)
             told = store.batch_trials(batch)
             strategy.tell([json.loads(t["tokens"]) for t in told],
                           [t["reward"] if t["status"] == TrialStatus.OK else math.nan
@@ -243,6 +279,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
         store.set_status(RunStatus.FAILED)
         raise
     finally:
+        acc.close()
         if own_executor:
             executor.close()
     return store
@@ -263,33 +300,52 @@ def _restore(store: RunStore, strategy) -> tuple[int, object]:
     return batch, store.batch_trials(batch)
 
 
-def _evaluate(store, pending, cfg: SearchConfig, train_cfg: TrainConfig, data_name, source,
-              rcfg, executor, progress) -> None:
-    """Latency stage (this process, workers idle), then the training stage (workers)."""
+def _evaluate(store, pending, cfg: SearchConfig, acc: AccuracySource, source, rcfg, executor,
+              progress) -> None:
+    """Latency stage (this process, workers idle), then the accuracy stage (workers, for a
+    training). Finished trials are written at least every FLUSH_S seconds and at the end."""
+    out = _Finished(store, progress)
     lat: dict[int, dict] = {}
     for t in pending:
         try:
             lat[t["trial"]] = _latency_fields(source, cfg.latency.deployed(parse_arch(t["arch"])))
         except ValueError as err:  # this model cannot run; a lost device is not caught here
-            store.finish(t["trial"], {"status": TrialStatus.FAILED, "error": f"latency: {err}"})
-            _tick(progress, None)
-    trials = [t["trial"] for t in pending if t["trial"] in lat]
-    tasks = [(t["arch"], cfg.dataset, train_cfg) for t in pending if t["trial"] in lat]
-    budget = json.dumps({"epochs": cfg.train.epochs, "steps": cfg.train.steps})
-    for out in executor.run(train_trial, tasks):
-        trial = trials[out.index]
-        fields = {**lat[trial], "train_budget": budget, "worker": out.worker}
-        if out.ok:
-            r = out.value
-            fields.update(status=TrialStatus.OK, accuracy=r["top1"], top5=r["top5"],
-                          train_seconds=r["train_seconds"],
-                          reward=float(reward(r["top1"], fields["latency_ms"], rcfg)),
-                          total_seconds=r["total_seconds"] + fields["latency_seconds"])
+            out.add(t["trial"], {"status": TrialStatus.FAILED, "error": f"latency: {err}"})
+    trials = [t for t in pending if t["trial"] in lat]
+    budget = json.dumps({"epochs": cfg.train.epochs, "steps": cfg.train.steps}) \
+        if acc.measured else None  # the budget of a figure that a training measured
+    for i, r in acc.evaluate([parse_arch(t["arch"]) for t in trials], executor):
+        trial = trials[i]["trial"]
+        fields = {**lat[trial], "train_budget": budget, "accuracy_source": acc.name}
+        if isinstance(r, AccuracyResult):
+            fields.update(status=TrialStatus.OK, accuracy=r.top1, top5=r.top5,
+                          train_seconds=r.train_seconds, worker=r.worker or None,
+                          reward=float(reward(r.top1, fields["latency_ms"], rcfg)),
+                          total_seconds=r.seconds + fields["latency_seconds"])
         else:
-            fields.update(status=TrialStatus.FAILED,
-                          error=f"training on {data_name}: {out.error}")
-        store.finish(trial, fields)
-        _tick(progress, fields)
+            fields.update(status=TrialStatus.FAILED, error=r)
+        out.add(trial, fields)
+    out.flush()
+
+
+class _Finished:
+    """Finished trials on their way to the store: written in one transaction at least every
+    FLUSH_S seconds (see FLUSH_S), and ticked on the progress bar as they come."""
+
+    def __init__(self, store, progress):
+        self.store, self.progress, self.rows, self.last = store, progress, [], time.monotonic()
+
+    def add(self, trial: int, fields: dict) -> None:
+        self.rows.append((trial, fields))
+        _tick(self.progress, fields)
+        if time.monotonic() - self.last >= FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.store.finish_many(self.rows)
+            self.rows = []
+        self.last = time.monotonic()
 
 
 def _tick(progress, fields: dict | None) -> None:

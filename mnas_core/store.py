@@ -43,12 +43,14 @@ import pandas as pd
 # Re-exported: the schema, the readers, the state codec and the writer lock are part of the
 # store's interface.
 from .runfile import WriterLock, decode_state, encode_state, writer_of
-from .runread import (SCHEMA_VERSION, TRIAL_COLUMNS, RunStatus, TrialStatus, _config, check_run,
-                      list_runs, probe, read_config, read_meta, read_trials)
+from .runread import (LATER_COLUMNS, SCHEMA_VERSION, TRIAL_COLUMNS, VERIFIED_COLUMNS, RunStatus,
+                      TrialStatus, _config, check_run, list_runs, probe, read_config, read_meta,
+                      read_trials, read_verified)
 
-__all__ = ["RunStore", "SCHEMA_VERSION", "TRIAL_COLUMNS", "RunStatus", "TrialStatus",
-           "check_run", "list_runs", "probe", "read_config", "read_meta", "read_trials",
-           "WriterLock", "decode_state", "encode_state", "writer_of"]
+__all__ = ["RunStore", "SCHEMA_VERSION", "TRIAL_COLUMNS", "VERIFIED_COLUMNS", "RunStatus",
+           "TrialStatus", "check_run", "list_runs", "probe", "read_config", "read_meta",
+           "read_trials", "read_verified", "WriterLock", "decode_state", "encode_state",
+           "writer_of"]
 
 
 class RunStore:
@@ -124,6 +126,7 @@ class RunStore:
                 wal = self.db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
                 self.db.execute(f"PRAGMA synchronous={'NORMAL' if wal else 'FULL'}")
                 self._wal = True
+                self._add_later_columns()
             with _tx(self.db):
                 yield
         except sqlite3.Error as err:
@@ -132,6 +135,14 @@ class RunStore:
                 f"{self.path}: the disk is full; the trials recorded so far are kept: free "
                 "some space and resume the run" if full else
                 f"{self.path}: cannot write the run file ({err})") from None
+
+    def _add_later_columns(self) -> None:
+        """A file from before a LATER_COLUMNS column gets it (empty) before it is written."""
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(trials)")}
+        with _tx(self.db):
+            for col in LATER_COLUMNS:
+                if col not in have:
+                    self.db.execute(f"ALTER TABLE trials ADD COLUMN {col} {TRIAL_COLUMNS[col]}")
 
     # ------------------------------------------------------------ meta
     def meta(self) -> dict[str, str]:
@@ -168,14 +179,23 @@ class RunStore:
 
     def finish(self, trial: int, fields: dict) -> None:
         """Record a finished trial's figures (status 'ok' or 'failed')."""
-        if fields.get("status") not in (TrialStatus.OK, TrialStatus.FAILED):
-            raise ValueError(f"a finished trial has status ok or failed, got "
-                             f"{fields.get('status')}")
-        fields = {**fields, "finished_at": time.time()}
-        _check_columns(fields)
-        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.finish_many([(trial, fields)])
+
+    def finish_many(self, finished: list[tuple[int, dict]]) -> None:
+        """Record several finished trials, (trial, fields) each, in one transaction: a
+        search that predicts rather than trains finishes thousands a second, and one commit
+        per trial would cost more than the predictions."""
+        now, updates = time.time(), []
+        for trial, fields in finished:
+            if fields.get("status") not in (TrialStatus.OK, TrialStatus.FAILED):
+                raise ValueError(f"a finished trial has status ok or failed, got "
+                                 f"{fields.get('status')}")
+            fields = {**fields, "finished_at": now}
+            _check_columns(fields)
+            updates.append((", ".join(f"{k} = ?" for k in fields), [*fields.values(), trial]))
         with self._write():
-            self.db.execute(f"UPDATE trials SET {sets} WHERE trial = ?", [*fields.values(), trial])
+            for sets, args in updates:
+                self.db.execute(f"UPDATE trials SET {sets} WHERE trial = ?", args)
 
     def count(self, status: str | None = None) -> int:
         """Number of trials (finished ones when status is None)."""
@@ -198,6 +218,31 @@ class RunStore:
         if row is None:
             return None
         return row[0], decode_state(row[1], self.path)
+
+    # ------------------------------------------------------------ verified trials
+    def add_verified(self, trial: int, fields: dict) -> None:
+        """Record the real training of `trial` (mnas_core.verify): VERIFIED_COLUMNS, status
+        ok or failed; it replaces an earlier record of that trial. The `verified` table is
+        made at the first one (runread's docstring), in the same transaction, so a kill -9
+        leaves either no table or one that holds every record committed before it."""
+        if fields.get("status") not in (TrialStatus.OK, TrialStatus.FAILED):
+            raise ValueError(f"a verified trial has status ok or failed, got "
+                             f"{fields.get('status')}")
+        unknown = set(fields) - set(VERIFIED_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown verified column(s): {', '.join(sorted(unknown))}")
+        if self.db.execute("SELECT 1 FROM trials WHERE trial = ?", (trial,)).fetchone() is None:
+            raise ValueError(f"{self.path} has no trial {trial}")
+        row = {"trial": trial, **fields, "verified_at": fields.get("verified_at", time.time())}
+        cols = ", ".join(f"{c} {t}" for c, t in VERIFIED_COLUMNS.items())
+        with self._write():
+            self.db.execute("CREATE TABLE IF NOT EXISTS verified (trial INTEGER PRIMARY KEY "
+                            f"REFERENCES trials(trial), {cols})")
+            self.db.execute(f"INSERT OR REPLACE INTO verified ({', '.join(row)}) VALUES "
+                            f"({', '.join('?' for _ in row)})", list(row.values()))
+
+    def verified(self) -> pd.DataFrame:
+        return read_verified(self.path, db=self.db)
 
     def _insert(self, row: dict) -> int:
         _check_columns(row)

@@ -12,9 +12,9 @@ LAYERS = [
     ("description", ["mnas_core", "registry", "config", "ops", "arch", "layers", "zoo", "space",
                      "profile", "reward", "pareto", "runtime"]),
     ("modules", ["blocks", "builder"]),
-    ("measure and train", ["latency", "phone", "data", "train"]),
+    ("measure and train", ["latency", "phone", "data", "train", "accuracy"]),
     ("search parts", ["strategies", "executors", "dask_executor", "runfile", "runread",
-                      "store", "findings"]),
+                      "store", "findings", "accuracy.predictor", "accuracy.predicted"]),
     ("the loop", ["search", "background", "estimate"]),
     ("shells", ["cli", "viz", "testing", "__main__"]),
 ]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from ..data import DataConfig, load_with_bar
 from ..pareto import pareto_mask
-from ..registry import DATASETS, EXECUTORS, LATENCY_SOURCES, STRATEGIES
+from ..registry import ACCURACY_SOURCES, DATASETS, EXECUTORS, LATENCY_SOURCES, STRATEGIES
 from ..reward import PRESETS, RewardConfig
-from ..search import (LatencySetup, SearchConfig, check_config, load_config, run_search,
-                      start_run)
+from ..search import (AccuracySetup, LatencySetup, SearchConfig, check_config, load_config,
+                      run_search, start_run)
 from ..store import RunStore, TrialStatus
 from ..train import TrainConfig
 from .core import load_space
@@ -37,22 +37,24 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         ("epochs", args.epochs), ("steps", args.steps), ("threads", args.threads)) if v})
     return SearchConfig(strategy=args.strategy, trials=args.trials, batch_size=args.batch,
                         reward=reward, dataset=data, train=train,
-                        latency=LatencySetup(source=args.latency,
-                                             options=latency_options(args.latency_option)),
+                        latency=LatencySetup(source=args.latency, options=source_options(
+                            args.latency_option, "--latency-option")),
+                        accuracy=AccuracySetup(source=args.accuracy, options=source_options(
+                            args.accuracy_option, "--accuracy-option")),
                         space=load_space(args.space),
                         executor=args.executor, workers=args.workers,
                         scheduler=args.scheduler, seed=args.seed)
 
 
-def latency_options(pairs: list[str] | None) -> dict:
-    """--latency-option KEY=VALUE pairs as the source's settings: a dotted KEY sets a nested
-    one (connect.host=192.168.1.23 for the phone), VALUE is read as JSON when it is JSON
-    (5555, true, null) and as text otherwise. The source's config checks them."""
+def source_options(pairs: list[str] | None, flag: str) -> dict:
+    """--latency-option / --accuracy-option KEY=VALUE pairs as the source's settings: a dotted
+    KEY sets a nested one (connect.host=192.168.1.23 for the phone), VALUE is read as JSON
+    when it is JSON (5555, true, null) and as text otherwise. The source's config checks them."""
     options: dict = {}
     for pair in pairs or []:
         key, eq, text = pair.partition("=")
         if not eq or not key or any(not k for k in key.split(".")):
-            raise ValueError(f"--latency-option {pair!r}: expected KEY=VALUE, e.g. "
+            raise ValueError(f"{flag} {pair!r}: expected KEY=VALUE, e.g. "
                              "runs=20 or connect.host=192.168.1.23")
         try:
             value = json.loads(text)
@@ -63,7 +65,7 @@ def latency_options(pairs: list[str] | None) -> dict:
         for k in parents:
             node = node.setdefault(k, {})
             if not isinstance(node, dict):
-                raise ValueError(f"--latency-option {pair!r}: {k} is already set to a value")
+                raise ValueError(f"{flag} {pair!r}: {k} is already set to a value")
         node[last] = value
     return options
 
@@ -100,11 +102,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     # the config, the dataset, the strategy, the latency source (a phone is connected).
     if args.resume:
         cfg = load_config(args.resume)
-        load_with_bar(cfg.dataset, show=not args.no_progress)  # a first decode shows a bar
+        if cfg.accuracy.uses_dataset:  # a first decode shows a bar
+            load_with_bar(cfg.dataset, show=not args.no_progress)
         store = RunStore(args.resume)  # checks the whole file, then locks it; writes nothing
     else:
         cfg = config_from_args(args)
-        if cfg.dataset.name == "digits":
+        if cfg.dataset.name == "digits" and cfg.accuracy.uses_dataset:
             print(digits_note())
         if args.estimate:
             return _print_estimate(cfg, show=not args.no_progress)
@@ -112,7 +115,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         if out.exists():  # before loading data or connecting a phone (RunStore.create too)
             raise ValueError(f"{out} already exists; use --resume, or pick another --out")
         # A first decode of a folder shows a bar; check_config then reads the tensor cache.
-        load_with_bar(cfg.dataset, show=not args.no_progress)
+        if cfg.accuracy.uses_dataset:
+            load_with_bar(cfg.dataset, show=not args.no_progress)
         check_config(cfg)
         store = None
     bar = None
@@ -215,6 +219,11 @@ def register(sub) -> None:
     p.add_argument("--latency-option", action="append", metavar="KEY=VALUE",
                    help="a setting of the latency source, repeatable: runs=20, or for the "
                         "phone connect.host=IP, run.runner_local=PATH (docs/phone.md)")
+    p.add_argument("--accuracy", default=d.accuracy.source, choices=ACCURACY_SOURCES.names(),
+                   help=ACCURACY_SOURCES.describe())
+    p.add_argument("--accuracy-option", action="append", metavar="KEY=VALUE",
+                   help="a setting of the accuracy source, repeatable: for predicted, "
+                        "path=PREDICTOR.json (mnas predictor fit)")
     p.add_argument("--space", help="search space JSON file (default: the paper's)")
     p.add_argument("--executor", default=d.executor, choices=EXECUTORS.names(),
                    help=EXECUTORS.describe())

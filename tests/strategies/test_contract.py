@@ -6,7 +6,9 @@ from mnas_core.strategies import make_strategy
 from mnas_core.testing.strategy import StrategyContract
 
 # Small enough that the contract's few batches reach evolution's mutation phase.
-SMALL = {"evolution": {"population": 6, "sample_size": 3}}
+# Small populations, so that the contract's few batches reach each strategy's learning phase.
+SMALL = {"evolution": {"population": 6, "sample_size": 3}, "tpe": {"n_startup_trials": 4},
+         "nsga2": {"population": 4}}
 
 
 class TestRegisteredStrategies(StrategyContract):
