@@ -72,13 +72,19 @@ def _latency_seconds(cfg: SearchConfig, arch) -> float:
     from the cache at no cost, but the search's new models will not: then it is timed again
     with an in-memory database, as a new model would be."""
     source = cfg.latency.make_source().open()
-    start = time.perf_counter()
-    result = source.latency(arch)
-    took = time.perf_counter() - start
+    try:
+        start = time.perf_counter()
+        result = source.latency(arch)
+        took = time.perf_counter() - start
+    finally:
+        source.close()
     if result.cached and result.runs:
         fresh = replace(cfg.latency, options={**cfg.latency.options, "db_path": ":memory:"})
         source = fresh.make_source().open()
-        start = time.perf_counter()
-        source.latency(arch)
-        took = time.perf_counter() - start
+        try:
+            start = time.perf_counter()
+            source.latency(arch)
+            took = time.perf_counter() - start
+        finally:
+            source.close()
     return took

@@ -238,6 +238,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
     space = cfg.space.replace(**acc.task())
     strategy = make_strategy(cfg.strategy, space, seed=cfg.seed, **cfg.strategy_options)
     batch, todo = _restore(store, strategy)  # first: a refused state leaves the file as it was
+    own_source = source is None  # a source passed in is the caller's to close
     source = source or cfg.latency.make_source()
     rcfg = resolve_target(cfg, source)
     if cfg.reward.target_ms is None:  # keep the resolved T: a resume must not re-derive it
@@ -280,6 +281,8 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
         raise
     finally:
         acc.close()
+        if own_source:
+            source.close()
         if own_executor:
             executor.close()
     return store

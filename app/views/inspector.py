@@ -76,11 +76,17 @@ def _from_run(cfg: AppConfig) -> Architecture | None:
 def _trial_cards(row, conf) -> None:
     """What the run measured for this trial, and how (the proxy task behind the accuracy)."""
     m = st.columns(3)
-    trained = (f"{conf.dataset.name}, {row['train_budget']}" if isinstance(
-        row.get("train_budget"), str) else conf.dataset.name)
-    m[0].metric("Accuracy (proxy)", "failed" if pd.isna(row["accuracy"])
-                else f"{100 * row['accuracy']:.2f}%", help=f"validation top-1 after the "
-                f"proxy training: {trained}", border=True)
+    source = row.get("accuracy_source")
+    if isinstance(source, str) and source != "trained":  # a stand-in, never a measurement
+        label, how = f"Accuracy ({source})", (
+            f"{source} by the run's {source} source ({conf.accuracy.options or 'defaults'}); "
+            "not a measurement")
+    else:
+        trained = (f"{conf.dataset.name}, {row['train_budget']}" if isinstance(
+            row.get("train_budget"), str) else conf.dataset.name)
+        label, how = "Accuracy (proxy)", f"validation top-1 after the proxy training: {trained}"
+    m[0].metric(label, "failed" if pd.isna(row["accuracy"])
+                else f"{100 * row['accuracy']:.2f}%", help=how, border=True)
     m[1].metric("Latency (as recorded)", "—" if pd.isna(row["latency_ms"])
                 else f"{row['latency_ms']:.2f} ms",
                 help=f"from the run's {conf.latency.source} source, at "

@@ -119,7 +119,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             load_with_bar(cfg.dataset, show=not args.no_progress)
         check_config(cfg)
         store = None
-    bar = None
+    bar = source = None
     try:
         with _source_errors(cfg, store.path if store else out):
             try:
@@ -144,6 +144,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+        if source is not None:
+            source.close()
         if store is not None:
             store.close()
     return 0

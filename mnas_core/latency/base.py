@@ -54,6 +54,12 @@ class LatencySource(ABC):
         harmless. Errors: SourceError. The default has nothing to open."""
         return self
 
+    def close(self) -> None:
+        """Let go of what the source opened itself (its latency database, a phone link), so
+        that nothing is left open or half-written beside the database (no -wal file). A
+        database passed in by the caller stays open: the caller owns it. Harmless to call
+        twice or before any figure; a figure asked for afterwards opens what it needs again."""
+
     @abstractmethod
     def fingerprint(self) -> str:
         """A short, stable, non-empty id of where figures come from (machine or phone model,

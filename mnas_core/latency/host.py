@@ -257,7 +257,7 @@ class HostLatencySource(LayerTimer):
                  clock: Callable[[], int] = time.perf_counter_ns,
                  cpu_clock: Callable[[], int] = time.thread_time_ns):
         self.config = config or HostLatencyConfig()
-        self._db = db
+        self._db, self._own_db = db, db is None
         self._clock, self._cpu_clock = clock, cpu_clock
         # the reference joins the fingerprint only when set, so plain figures keep their ids
         paired = {"reference": self.config.reference} if self.config.reference else {}
@@ -272,6 +272,11 @@ class HostLatencySource(LayerTimer):
         if self._db is None:  # opened lazily: construction stays cheap and touches no files
             self._db = LatencyDB(self.config.db_path)
         return self._db
+
+    def close(self) -> None:
+        if self._own_db and self._db is not None:
+            self._db.close()
+            self._db = None
 
     def fingerprint(self) -> str:
         return self._fp

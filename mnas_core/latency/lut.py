@@ -92,8 +92,9 @@ class LutPredictor(LatencySource):
     def __init__(self, config: LutConfig | None = None, db: LatencyDB | None = None,
                  timer: LayerTimer | None = None):
         self.config = config or LutConfig()
+        self._own_timer = timer is None  # a timer or database passed in is the caller's
         self._timer = timer or HostLatencySource(self.config.host_config(), db=db)
-        self._db = db
+        self._db, self._own_db = db, db is None
         self._table: dict[str, float] | None = None  # loaded from the database on first use
         self._calibration: tuple[float, float, int] | None = None
 
@@ -102,6 +103,12 @@ class LutPredictor(LatencySource):
         if self._db is None:
             self._db = self._timer.db
         return self._db
+
+    def close(self) -> None:
+        if self._own_timer:
+            self._timer.close()  # and with it the database it opened
+        if self._own_db:
+            self._db = None  # the timer's: asked for again after a close
 
     @property
     def timer(self) -> LayerTimer:

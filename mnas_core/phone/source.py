@@ -63,7 +63,7 @@ class PhoneLatency(LayerTimer):
     def __init__(self, config: PhoneConfig | None = None, phone: AdbPhone | None = None,
                  db: LatencyDB | None = None):
         self.config = config or PhoneConfig()
-        self._phone, self._db = phone, db
+        self._phone, self._db, self._own_db = phone, db, db is None
         self._info: DeviceInfo | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
 
@@ -92,6 +92,9 @@ class PhoneLatency(LayerTimer):
         return self
 
     def close(self) -> None:
+        if self._own_db and self._db is not None:
+            self._db.close()
+            self._db = None
         if self._phone is not None:
             self._phone.close()
         if self._tmp is not None:

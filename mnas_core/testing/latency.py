@@ -53,6 +53,16 @@ class LatencySourceContract:
         assert source.open() is source and source.open() is source
         assert source.latency(self.architecture()).ms > 0
 
+    def test_close_leaves_nothing_open_and_a_later_figure_reopens(self, tmp_path, source):
+        source.close()  # before any figure: harmless
+        first = source.open().latency(self.architecture()).ms
+        source.close()
+        source.close()
+        left = [p.name for p in tmp_path.rglob("*") if p.name.endswith(("-wal", "-shm"))]
+        assert not left, f"close() left {left} beside the database"
+        assert source.open().latency(self.architecture()).ms == first  # the stored figure
+        source.close()
+
     # ------------------------------------------------------------ fingerprint
     def test_fingerprint_is_stable_cheap_and_writes_nothing(self, tmp_path, source):
         before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))

@@ -115,5 +115,5 @@ def test_estimate_prints_a_measured_cost_and_makes_no_run_file(tmp_path, capsys,
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "estimated cost, measured on this machine: ~" in out and "20 trials" in out
-    # Only the latency cache (and its WAL) is written: no runs/ folder, no run file.
-    assert all(p.name.startswith("lat.db") for p in tmp_path.iterdir())
+    # Only the latency cache is written, and closed (no -wal left): no runs/ folder, no run file.
+    assert [p.name for p in tmp_path.iterdir()] == ["lat.db"]
