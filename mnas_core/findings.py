@@ -166,17 +166,18 @@ def run_findings(runs: dict[str, pd.DataFrame], targets: dict[str, float],
     the front's hypervolume at the one reference point), "tradeoff" (per run's front),
     "table6" (when single-op runs are given) and "reward_windows" (runs x windows)."""
     ref = reference_latency(targets.values()) if targets else None
+    oks = {name: finished(df) for name, df in runs.items()}
     fig6 = []
     for name, df in runs.items():
-        ok = finished(df)
+        ok = oks[name]
         band = latency_band(df, targets[name]) if name in targets else {}
         hv = hypervolume(ok["accuracy"], ok["latency_ms"], ref) if ref else math.nan
         fig6.append({"run": name, "T ms": targets.get(name, math.nan), **band,
                      "hypervolume (2T, 0)": hv})
     out = {"figure6": pd.DataFrame(fig6),
-           "tradeoff": pd.DataFrame([tradeoff_row(name, tradeoff(finished(df)["accuracy"],
-                                                                 finished(df)["latency_ms"]))
-                                     for name, df in runs.items()]),
+           "tradeoff": pd.DataFrame([tradeoff_row(name, tradeoff(ok["accuracy"],
+                                                                 ok["latency_ms"]))
+                                     for name, ok in oks.items()]),
            "reward_windows": pd.DataFrame({name: reward_windows(df, window)
                                            for name, df in runs.items()}).T}
     if singles:
