@@ -1,7 +1,8 @@
 """Reading run files (mnas_core.store) without changing them: the schema they follow, the
 statuses they record, `check_run`, and the pandas read API (`read_trials`, `read_verified`,
-`read_config`, `read_meta`, `list_runs`). Everything here opens a file read-only (`_reader`), takes no lock
-and needs no torch until a strategy state is checked; mnas_core.store re-exports it all.
+`read_config`, `read_meta`, `list_runs`). Everything here opens a file read-only (`_reader`),
+takes no lock and needs no torch until a strategy state is checked; mnas_core.store
+re-exports it all.
 
 Schema (version 1):
 

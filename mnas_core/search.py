@@ -224,7 +224,16 @@ def load_config(path: str | Path) -> SearchConfig:
 
 
 def start_run(cfg: SearchConfig, path: str | Path, name: str | None = None) -> RunStore:
-    """Create the run file with the full config (T still unresolved if auto)."""
+    """Create the run file with the full config (T still unresolved if auto), and what the
+    accuracy source pins (a predictor's sha256), so a resume cannot silently change it."""
+    acc = cfg.accuracy.make_source(cfg).open()
+    try:
+        pinned = acc.pinned()
+    finally:
+        acc.close()
+    if pinned:
+        cfg = dataclasses.replace(cfg, accuracy=dataclasses.replace(
+            cfg.accuracy, options={**cfg.accuracy.options, **pinned}))
     return RunStore.create(path, {**cfg.to_dict(), "versions": versions()}, name=name)
 
 

@@ -15,7 +15,7 @@ LAYERS = [
     ("measure and train", ["latency", "phone", "data", "train", "accuracy"]),
     ("search parts", ["strategies", "executors", "dask_executor", "runfile", "runread",
                       "store", "findings", "accuracy.predictor", "accuracy.predicted"]),
-    ("the loop", ["search", "background", "estimate"]),
+    ("the loop", ["search", "background", "estimate", "verify"]),
     ("shells", ["cli", "viz", "testing", "__main__"]),
 ]
 ROOT = Path(mnas_core.__file__).parent

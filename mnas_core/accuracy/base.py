@@ -52,6 +52,12 @@ class AccuracySource(ABC):
     def close(self) -> None:
         """Let go of what `open` took. Harmless to call twice or without `open`."""
 
+    def pinned(self) -> dict:
+        """Settings (fields of the source's config) that a new run stores beside the ones it
+        was given, so that its resume gets the same figures or is refused: a predictor
+        file's sha256. Called after `open`; plain JSON. The default pins nothing."""
+        return {}
+
     @abstractmethod
     def describe(self) -> str:
         """One line for labels: what the figures are and what they rest on, e.g. "predicted

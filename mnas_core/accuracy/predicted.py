@@ -60,6 +60,9 @@ class PredictedAccuracy(AccuracySource):
     def close(self) -> None:
         self.predictor = None
 
+    def pinned(self) -> dict:
+        return {"sha256": self.open().sha256}
+
     def _opened(self) -> Predictor:
         return self.open().predictor
 

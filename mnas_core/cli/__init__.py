@@ -9,7 +9,7 @@ import sys
 from ..runtime import reexec_with_malloc_tunables
 
 # Modules under mnas_core.cli that contribute subcommands, in help order.
-MODULES = ("core", "train", "latency", "search", "predictor", "phone", "app")
+MODULES = ("core", "train", "latency", "search", "predictor", "verify", "phone", "app")
 
 
 def make_parser() -> argparse.ArgumentParser:

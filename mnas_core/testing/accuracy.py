@@ -2,6 +2,7 @@
 `AccuracySourceContract` and define `make_source(tmp_path)`."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -48,6 +49,17 @@ class AccuracySourceContract:
         assert s.open() is s and s.open() is s
         s.close()
         s.close()
+
+    def test_what_it_pins_rebuilds_a_source_with_the_same_figures(self, tmp_path, source):
+        pinned = source.pinned()
+        assert isinstance(pinned, dict)
+        json.dumps(pinned)
+        config = getattr(source, "config", None)
+        if pinned and config is not None:  # a config dataclass takes the pinned fields
+            again = type(source)(dataclasses.replace(config, **pinned)).open()
+            arch = self.architectures(source)[0]
+            assert again.accuracy(arch).top1 == source.accuracy(arch).top1
+            again.close()
 
     def test_describe_is_one_line_and_owns_up_to_a_stand_in(self, source):
         text = source.describe()

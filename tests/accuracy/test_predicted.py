@@ -11,6 +11,7 @@ from mnas_core import zoo
 from mnas_core.accuracy import make_accuracy_source
 from mnas_core.accuracy.predicted import PredictedAccuracy, PredictedConfig
 from mnas_core.accuracy.predictor import Predictor, file_sha256, fit
+from mnas_core.reward import RewardConfig
 from mnas_core.testing.accuracy import AccuracySourceContract
 
 from .test_predictor import DIGITS, _archs, make_run
@@ -98,3 +99,35 @@ def test_a_network_the_features_refuse_fails_alone(predictor_file):
     assert all(got[i].top1 == s.accuracy(a).top1 for i, a in zip((0, 2, 3, 4), archs))
     with pytest.raises(ValueError, match="7-block"):
         s.accuracy(short)
+
+
+def test_a_new_predicted_run_records_its_predictor_and_its_resume_refuses_another(
+        predictor_file, tmp_path):
+    from mnas_core.search import (AccuracySetup, LatencySetup, SearchConfig, load_config,
+                                  run_search, start_run)
+    from mnas_core.store import RunStore, read_trials
+
+    path = tmp_path / "p.json"
+    shutil.copy(predictor_file, path)
+    cfg = SearchConfig(strategy="random", trials=8, batch_size=4, reward=RewardConfig(10.0),
+                       accuracy=AccuracySetup("predicted", {"path": str(path)}),
+                       latency=LatencySetup("predicted", options={
+                           "db_path": str(tmp_path / "lat.db"), "backend": "eager",
+                           "layer_warmup": 1, "layer_runs": 1, "layer_blocks": 1}))
+    store = start_run(cfg, tmp_path / "run.db")
+    assert load_config(tmp_path / "run.db").accuracy.options == {
+        "path": str(path), "sha256": file_sha256(path)}
+    try:
+        run_search(store)
+    finally:
+        store.close()
+    df = read_trials(tmp_path / "run.db")
+    assert len(df) == cfg.trials and set(df.accuracy_source) == {"predicted"}
+    assert df.train_budget.isna().all()  # no training budget: nothing was trained
+    path.write_text(path.read_text().replace('"seed": 0', '"seed": 1'))
+    again = RunStore(tmp_path / "run.db")
+    try:
+        with pytest.raises(ValueError, match="not the predictor this run was started with"):
+            run_search(again)
+    finally:
+        again.close()
