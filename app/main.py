@@ -17,11 +17,12 @@ import streamlit as st  # noqa: E402
 
 from app.config import parse_args  # noqa: E402
 from app.nav import PAGES_KEY  # noqa: E402
-from app.views import inspector, phone, results, reward, search, space  # noqa: E402
+from app.views import inspector, instant, phone, results, reward, search, space  # noqa: E402
 
 PAGES = (  # (module, title, icon); each module owns its url path (URL)
     (space, "Search space", ":material/account_tree:"),
     (reward, "Reward explorer", ":material/tune:"),
+    (instant, "Instant search", ":material/bolt:"),
     (search, "Run a search", ":material/play_circle:"),
     (results, "Results & comparison", ":material/insights:"),
     (inspector, "Model inspector", ":material/memory:"),

@@ -13,6 +13,7 @@ import numpy as np
 from ..latency import HostLatencyConfig, HostLatencySource, LatencyDB, LutConfig, LutPredictor
 from ..latency.db import default_db_path
 from ..latency.host import BACKENDS
+from ..latency.lut import covering_archs
 from .core import add_arch_options, arch_overrides, load_space, resolve_arch
 from .phone import add_connect_options
 
@@ -105,13 +106,15 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 def cmd_build_table(args: argparse.Namespace) -> int:
     archs = [resolve_arch(a, **arch_overrides(args)) for a in args.extra]
-    if args.sample:
+    if args.sample or args.cover:
         space = load_space(args.space)
         rng = np.random.default_rng(args.seed)
         archs += [space.sample(rng) for _ in range(args.sample)]
+        if args.cover:  # every layer configuration random samples meet: an instant search
+            archs += covering_archs(space, seed=args.seed)  # then times nothing
     if not archs:
-        raise ValueError("build-table needs architectures: give ARCH names/strings and/or "
-                         "--sample N (random architectures of the search space)")
+        raise ValueError("build-table needs architectures: give ARCH names/strings, "
+                         "--sample N (random architectures of the search space) or --cover")
     with LatencyDB(args.db) as db, ExitStack() as stack:
         lut = _lut(args, db, stack)
         t0 = time.perf_counter()
@@ -162,6 +165,10 @@ def register(sub) -> None:
                    help="measure again even if the database has a figure (and replace it)")
     p.add_argument("--sample", type=int, default=0,
                    help="build-table: also time N random architectures of the space")
+    p.add_argument("--cover", action="store_true",
+                   help="build-table: time every layer configuration of the space that random "
+                        "samples meet (~3,300 for the paper's space; once per machine), so an "
+                        "instant search (--accuracy predicted) times nothing")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--space", help="build-table: search space JSON (default: the paper's)")
     p.add_argument("--calibrate", type=int, default=8,

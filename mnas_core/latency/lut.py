@@ -232,3 +232,23 @@ class LutPredictor(LatencySource):
         backend = self._timer.fingerprint_info().get("backend", "unknown")
         return LatencyResult(ms=ms, source=self.name, fingerprint=self.fingerprint(), runs=0,
                              backend=f"lut-{backend}" + ("-calibrated" if cal else ""))
+
+
+def covering_archs(space, deploy=lambda a: a, chunk: int = 500, max_chunks: int = 60,
+                   seed: int = 0) -> list[Architecture]:
+    """Architectures of `space` (each passed through `deploy`, e.g. to 224x224) that between
+    them hold every layer configuration met in random samples, drawn in chunks of `chunk`
+    until a chunk adds none (at most max_chunks): what a table must hold for a search of
+    thousands of predictions to time nothing. A rarer configuration is timed when met."""
+    rng, seen, keep = np.random.default_rng(seed), set(), []
+    for _ in range(max_chunks):
+        before = len(seen)
+        for _ in range(chunk):
+            arch = deploy(space.sample(rng))
+            keys = {layer_key(layer.config()) for layer in expand_layers(arch)}
+            if not keys <= seen:
+                seen |= keys
+                keep.append(arch)
+        if len(seen) == before:
+            break
+    return keep

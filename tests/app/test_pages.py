@@ -27,8 +27,8 @@ def test_main_routes_to_the_search_space_page(tmp_path):
     at = _ok(AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60)
              .run())
     assert at.title[0].value == "Search space"
-    assert set(at.session_state["_nav"]) == {"space", "reward", "search", "results",
-                                             "inspector", "phone"}
+    assert set(at.session_state["_nav"]) == {"space", "reward", "instant", "search",
+                                             "results", "inspector", "phone"}
 
 
 # ------------------------------------------------------------------ 1. search space

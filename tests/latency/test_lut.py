@@ -77,3 +77,22 @@ def test_calibration_models_span_the_predicted_range(tmp_path):
     assert sorted(p.pick_calibration(archs, 7)) == list(range(7))
     with pytest.raises(ValueError, match="2 to 7 models"):
         p.pick_calibration(archs, 1)
+
+
+def test_covering_archs_hold_every_layer_that_later_samples_meet():
+    import numpy as np
+
+    from mnas_core.latency.db import layer_key
+    from mnas_core.latency.lut import covering_archs
+    from mnas_core.layers import expand_layers
+    from mnas_core.space import BlockOptions, SearchSpace
+
+    space = SearchSpace(blocks=tuple(BlockOptions(ops=("mbconv3", "mbconv6"), se_ratios=(0.0,),
+                                                  skips=("identity",), filter_mults=(1.0,))
+                                     for _ in range(7)))
+    keys = lambda archs: {layer_key(L.config()) for a in archs for L in expand_layers(a)}
+    cover = covering_archs(space, chunk=100)
+    rng = np.random.default_rng(7)
+    later = keys(space.sample(rng) for _ in range(300))
+    assert later <= keys(cover)
+    assert len(cover) < 300  # only the samples that added a configuration are kept
