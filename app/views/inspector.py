@@ -2,6 +2,7 @@
 predicted latency, and an ExecuTorch export; hands the model to the Phone page."""
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from app.views import phone
 from mnas_core import viz, zoo
 from mnas_core.arch import Architecture, parse_arch
 from mnas_core.profile import profile
+from mnas_core.store import read_verified
 
 SOURCES = ("Zoo model", "Trial of a run", "Block string")
 URL = "inspector"
@@ -70,6 +72,7 @@ def _from_run(cfg: AppConfig) -> Architecture | None:
     if conf is None:
         return None
     _trial_cards(row, conf)
+    _verified_card(path, int(row["trial"]))
     return conf.latency.deployed(arch) if deployed else arch
 
 
@@ -96,6 +99,26 @@ def _trial_cards(row, conf) -> None:
                 f"{conf.reward.alpha:g}, β = {conf.reward.beta:g}, T = " + (
                     f"{conf.reward.target_ms:g} ms" if conf.reward.target_ms else "auto"),
                 border=True)
+
+
+def _verified_card(path, trial: int) -> None:
+    """A predicted trial that `mnas verify` trained: the measured top-1 beside the figure."""
+    try:
+        done = read_verified(path)
+    except ValueError:
+        return
+    done = done[(done["trial"] == trial) & (done["status"] == "ok")]
+    if done.empty:
+        return
+    v = done.iloc[0]
+    data, budget = json.loads(v["dataset"]), json.loads(v["train_budget"])
+    spent = (f"{budget['steps']} steps" if budget.get("steps") is not None
+             else f"{budget.get('epochs')} epochs")
+    st.metric("Accuracy (trained by mnas verify)", f"{100 * v['accuracy']:.2f}%",
+              delta=f"{100 * (v['accuracy'] - v['predicted']):+.2f} points vs predicted",
+              delta_color="off", border=True,
+              help=f"a real proxy training on {data.get('name')} for {spent}, the task the "
+                   "predictor was fitted on")
 
 
 def _from_text() -> Architecture | None:

@@ -257,6 +257,30 @@ def test_inspector_takes_a_trial_and_hands_it_to_the_phone(run_dirs):
     assert at.session_state["phone_arch"].endswith("small_input=1")
 
 
+def test_inspector_shows_a_verified_training_beside_the_trial_s_figure(run_dirs):
+    import json
+
+    from mnas_core.store import RunStore, read_trials
+    runs, samples = run_dirs
+    for path in samples.glob("*.db"):  # each run's best trial, as `mnas verify` records it
+        df = read_trials(path)
+        best = df.loc[df.reward.idxmax()]
+        store = RunStore(path)
+        try:
+            store.add_verified(int(best.trial), {
+                "status": "ok", "predicted": float(best.accuracy),
+                "accuracy": float(best.accuracy) - 0.1234,
+                "dataset": json.dumps({"name": "digits"}),
+                "train_budget": json.dumps({"epochs": 2.0, "steps": None})})
+        finally:
+            store.close()
+    at = page_app("inspector", runs, samples)
+    at.session_state["insp_source"] = "Trial of a run"
+    _ok(at.run())
+    card = next(m for m in at.metric if m.label == "Accuracy (trained by mnas verify)")
+    assert "-12.34 points vs predicted" in str(card.delta)
+
+
 def test_inspector_reads_per_layer_latency_from_the_table(tmp_path, monkeypatch):
     from mnas_core import zoo
     from mnas_core.layers import expand_layers
