@@ -17,6 +17,7 @@ enough.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -256,31 +257,9 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
     executor = executor or make_executor(cfg.executor, cfg.workers, cfg.scheduler)
     store.set_status(RunStatus.RUNNING, os.getpid())
     try:
-        done = store.count()
-        if progress is not None:
-            progress.update(done)
-        while True:
-            if todo is None:  # ask a new batch, record it before evaluating anything
-                n = min(cfg.batch_size, cfg.trials - done)
-                if n <= 0:
-                    break
-                batch += 1
-                tokens = strategy.ask(n)
-                rows = []
-                for t in tokens:
-                    arch = space.decode(t)
-                    cost = totals(cfg.latency.deployed(arch))
-                    rows.append({"arch": arch.to_string(), "tokens": json.dumps(t),
-                                 "params": cost.params, "macs": cost.macs})
-                store.add_pending(batch, rows, strategy.state_dict())
-                todo = store.batch_trials(batch)
-            pending = [t for t in todo if t["status"] == TrialStatus.PENDING]
-            _evaluate(store, pending, cfg, acc, source, rcfg, executor, progress)
-            told = store.batch_trials(batch)
-            strategy.tell([json.loads(t["tokens"]) for t in told],
-                          [t["reward"] if t["status"] == TrialStatus.OK else math.nan
-                           for t in told])
-            done, todo = store.count(), None
+        with _one_torch_thread():
+            _loop(store, cfg, space, strategy, batch, todo, acc, source, rcfg, executor,
+                  progress)
         store.set_status(RunStatus.FINISHED)
     except KeyboardInterrupt:
         store.set_status(RunStatus.STOPPED)
@@ -295,6 +274,52 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
         if own_executor:
             executor.close()
     return store
+
+
+def _loop(store, cfg: SearchConfig, space, strategy, batch: int, todo, acc, source, rcfg,
+          executor, progress) -> None:
+    """Ask -> record -> evaluate -> tell, batch after batch, until the trial budget is spent."""
+    done = store.count()
+    if progress is not None:
+        progress.update(done)
+    while True:
+        if todo is None:  # ask a new batch, record it before evaluating anything
+            n = min(cfg.batch_size, cfg.trials - done)
+            if n <= 0:
+                return
+            batch += 1
+            tokens = strategy.ask(n)
+            rows = []
+            for t in tokens:
+                arch = space.decode(t)
+                cost = totals(cfg.latency.deployed(arch))
+                rows.append({"arch": arch.to_string(), "tokens": json.dumps(t),
+                             "params": cost.params, "macs": cost.macs})
+            store.add_pending(batch, rows, strategy.state_dict())
+            todo = store.batch_trials(batch)
+        pending = [t for t in todo if t["status"] == TrialStatus.PENDING]
+        _evaluate(store, pending, cfg, acc, source, rcfg, executor, progress)
+        told = store.batch_trials(batch)
+        strategy.tell([json.loads(t["tokens"]) for t in told],
+                      [t["reward"] if t["status"] == TrialStatus.OK else math.nan
+                       for t in told])
+        done, todo = store.count(), None
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """The loop's own torch work (the controller) on one thread, restored afterwards. The
+    controller's tensors are tiny, so a second thread buys nothing, while OpenMP threads
+    spinning for a busy core made PPO's ask + tell 18x slower on 2 cores (134.6 against 7.4
+    ms at batch 8; benchmarks/instant.py). Trainings and timings set their own threads."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _restore(store: RunStore, strategy) -> tuple[int, object]:

@@ -15,7 +15,6 @@ draws new samples under the chosen reward and runs for seconds.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,21 +238,6 @@ class Live:
         self.period = max(PERIOD_S, 3 * (self.last - t0))
 
 
-@contextmanager
-def _one_thread():
-    """The controller's small LSTM runs faster on one thread: with torch's default of a
-    thread per core, its OpenMP threads contend with the app's own work for a small
-    machine's cores (restored afterwards: the setting is process-wide)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 # ------------------------------------------------------------------ running
 def _new_path(folder: Path, kind: str, strategy: str) -> Path:
     stem = f"{PREFIX}{kind}-{strategy}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -308,8 +292,7 @@ def _run(cfg: AppConfig, setup: Setup, kind: str, alpha: float, beta: float, bar
                                "starts also loads torch's optimiser code)...")
         live = Live(store, setup.trials, setup.batch, bar, redraw, pressed)
         try:
-            with _one_thread():
-                run_search(store, progress=live, source=lut)
+            run_search(store, progress=live, source=lut)  # its controller on one thread
             live.refresh()
         finally:
             store.close()
