@@ -13,15 +13,16 @@ import socket
 from pathlib import Path
 
 
-def encode_state(state: dict) -> bytes:
-    """A strategy's state as bytes that `decode_state` reads back; ValueError when it holds
-    anything but tensors and plain data (such a state could not be resumed safely)."""
+def encode_state(state: dict, check: bool = True) -> bytes:
+    """A strategy's state as bytes that `decode_state` reads back; with `check`, ValueError
+    when it holds anything but tensors and plain data (it could not be resumed safely)."""
     import torch  # here, not at the top: reading a run's tables must not need torch
 
     buf = io.BytesIO()
     torch.save(state, buf)
     blob = buf.getvalue()
-    decode_state(blob, "the strategy's own state")  # refuse now what a resume would refuse
+    if check:
+        decode_state(blob, "the strategy's own state")  # refuse now what a resume would refuse
     return blob
 
 

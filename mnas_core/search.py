@@ -244,35 +244,33 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
     `executor` and `source` (a LatencySource) default to the ones the config names;
     `progress` is an optional tqdm-like object (update(n), set_postfix_str(s))."""
     cfg = SearchConfig.from_dict(store.config())
-    acc = cfg.accuracy.make_source(cfg).open()
-    space = cfg.space.replace(**acc.task())
-    strategy = make_strategy(cfg.strategy, space, seed=cfg.seed, **cfg.strategy_options)
-    batch, todo = _restore(store, strategy)  # first: a refused state leaves the file as it was
-    own_source = source is None  # a source passed in is the caller's to close
-    source = source or cfg.latency.make_source()
-    rcfg = resolve_target(cfg, source)
-    if cfg.reward.target_ms is None:  # keep the resolved T: a resume must not re-derive it
-        store.set_reward(dataclasses.asdict(rcfg))
-    own_executor = executor is None
-    executor = executor or make_executor(cfg.executor, cfg.workers, cfg.scheduler)
-    store.set_status(RunStatus.RUNNING, os.getpid())
-    try:
-        with _one_torch_thread():
-            _loop(store, cfg, space, strategy, batch, todo, acc, source, rcfg, executor,
-                  progress)
-        store.set_status(RunStatus.FINISHED)
-    except KeyboardInterrupt:
-        store.set_status(RunStatus.STOPPED)
-        raise
-    except BaseException:
-        store.set_status(RunStatus.FAILED)
-        raise
-    finally:
-        acc.close()
-        if own_source:
-            source.close()
-        if own_executor:
-            executor.close()
+    with contextlib.ExitStack() as owned:  # closes what this call opened, however it ends
+        acc = cfg.accuracy.make_source(cfg).open()
+        owned.callback(acc.close)
+        space = cfg.space.replace(**acc.task())
+        strategy = make_strategy(cfg.strategy, space, seed=cfg.seed, **cfg.strategy_options)
+        batch, todo = _restore(store, strategy)  # first: a refused state leaves the file as is
+        if source is None:  # a source passed in is the caller's to close
+            source = cfg.latency.make_source()
+            owned.callback(source.close)
+        rcfg = resolve_target(cfg, source)
+        if cfg.reward.target_ms is None:  # keep the resolved T: a resume must not re-derive it
+            store.set_reward(dataclasses.asdict(rcfg))
+        if executor is None:
+            executor = make_executor(cfg.executor, cfg.workers, cfg.scheduler)
+            owned.callback(executor.close)
+        store.set_status(RunStatus.RUNNING, os.getpid())
+        try:
+            with _one_torch_thread():
+                _loop(store, cfg, space, strategy, batch, todo, acc, source, rcfg, executor,
+                      progress)
+            store.set_status(RunStatus.FINISHED)
+        except KeyboardInterrupt:
+            store.set_status(RunStatus.STOPPED)
+            raise
+        except BaseException:
+            store.set_status(RunStatus.FAILED)
+            raise
     return store
 
 
@@ -289,16 +287,23 @@ def _loop(store, cfg: SearchConfig, space, strategy, batch: int, todo, acc, sour
                 return
             batch += 1
             tokens = strategy.ask(n)
-            rows = []
+            rows, archs = [], {}
             for t in tokens:
                 arch = space.decode(t)
+                text = arch.to_string()
+                archs[text] = arch  # so evaluating the batch parses nothing again
                 cost = totals(cfg.latency.deployed(arch))
-                rows.append({"arch": arch.to_string(), "tokens": json.dumps(t),
+                rows.append({"arch": text, "tokens": json.dumps(t),
                              "params": cost.params, "macs": cost.macs})
             store.add_pending(batch, rows, strategy.state_dict())
             todo = store.batch_trials(batch)
+        else:  # a resumed batch: its architectures are parsed from the file
+            archs = {}
         pending = [t for t in todo if t["status"] == TrialStatus.PENDING]
-        _evaluate(store, pending, cfg, acc, source, rcfg, executor, progress)
+        for t in pending:
+            if t["arch"] not in archs:
+                archs[t["arch"]] = parse_arch(t["arch"])
+        _evaluate(store, pending, archs, cfg, acc, source, rcfg, executor, progress)
         told = store.batch_trials(batch)
         strategy.tell([json.loads(t["tokens"]) for t in told],
                       [t["reward"] if t["status"] == TrialStatus.OK else math.nan
@@ -337,21 +342,22 @@ def _restore(store: RunStore, strategy) -> tuple[int, object]:
     return batch, store.batch_trials(batch)
 
 
-def _evaluate(store, pending, cfg: SearchConfig, acc: AccuracySource, source, rcfg, executor,
-              progress) -> None:
+def _evaluate(store, pending, archs: dict[str, Architecture], cfg: SearchConfig,
+              acc: AccuracySource, source, rcfg, executor, progress) -> None:
     """Latency stage (this process, workers idle), then the accuracy stage (workers, for a
-    training). Finished trials are written at least every FLUSH_S seconds and at the end."""
+    training). `archs` maps each trial's block string to its architecture. Finished trials
+    are written at least every FLUSH_S seconds and at the end."""
     out = _Finished(store, progress)
     lat: dict[int, dict] = {}
     for t in pending:
         try:
-            lat[t["trial"]] = _latency_fields(source, cfg.latency.deployed(parse_arch(t["arch"])))
+            lat[t["trial"]] = _latency_fields(source, cfg.latency.deployed(archs[t["arch"]]))
         except ValueError as err:  # this model cannot run; a lost device is not caught here
             out.add(t["trial"], {"status": TrialStatus.FAILED, "error": f"latency: {err}"})
     trials = [t for t in pending if t["trial"] in lat]
     budget = json.dumps({"epochs": cfg.train.epochs, "steps": cfg.train.steps}) \
         if acc.measured else None  # the budget of a figure that a training measured
-    for i, r in acc.evaluate([parse_arch(t["arch"]) for t in trials], executor):
+    for i, r in acc.evaluate([archs[t["arch"]] for t in trials], executor):
         trial = trials[i]["trial"]
         fields = {**lat[trial], "train_budget": budget, "accuracy_source": acc.name}
         if isinstance(r, AccuracyResult):

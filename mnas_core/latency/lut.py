@@ -84,6 +84,9 @@ def fit_correction(raw: Iterable[float], measured: Iterable[float]) -> tuple[flo
     return float(scale), float(offset)
 
 
+MAX_MEMO = 100_000  # architectures whose raw sums a predictor keeps (~0.3 KB each)
+
+
 class LutPredictor(LatencySource):
     """Predict latency as the (calibrated) sum of stored per-layer latencies."""
 
@@ -97,6 +100,10 @@ class LutPredictor(LatencySource):
         self._db, self._own_db = db, db is None
         self._table: dict[str, float] | None = None  # loaded from the database on first use
         self._calibration: tuple[float, float, int] | None = None
+        # Raw sums of architectures already predicted. Valid for good: the table only ever
+        # gains configs (a stored one is never re-timed), and a search meets the same
+        # architecture again and again (a converging controller samples few others).
+        self._sums: dict[Architecture, float] = {}
 
     @property
     def db(self) -> LatencyDB:
@@ -174,17 +181,22 @@ class LutPredictor(LatencySource):
     def layer_latencies(self, arch: Architecture) -> list[tuple[Layer, float]]:
         """Each layer of `arch` with its stored latency (timing unseen ones if allowed)."""
         layers = expand_layers(arch)
+        keys = [layer_key(L.config()) for L in layers]
         table = self.table()
-        if any(layer_key(L.config()) not in table for L in layers):
+        if any(k not in table for k in keys):
             if not self.config.measure_missing:
                 n = len(self.missing([arch]))
                 raise ValueError(f"{n} layer configuration(s) of this architecture are not in "
                                  "the lookup table; run `mnas latency build-table` for it")
             self.build([arch], progress=False)
-        return [(L, table[layer_key(L.config())]) for L in layers]
+        return [(L, table[k]) for L, k in zip(layers, keys)]
 
     def raw_sum(self, arch: Architecture) -> float:
-        return float(sum(ms for _, ms in self.layer_latencies(arch)))
+        if arch not in self._sums:
+            if len(self._sums) >= MAX_MEMO:  # a long-lived app process: stay bounded
+                self._sums.clear()
+            self._sums[arch] = float(sum(ms for _, ms in self.layer_latencies(arch)))
+        return self._sums[arch]
 
     # ------------------------------------------------------------- calibration
     def calibration(self) -> tuple[float, float, int] | None:
