@@ -17,7 +17,8 @@ import streamlit as st  # noqa: E402
 
 from app.config import parse_args  # noqa: E402
 from app.nav import PAGES_KEY  # noqa: E402
-from app.views import inspector, instant, phone, results, reward, search, space  # noqa: E402
+from app.views import (compare, inspector, instant, phone, results, reward, search,  # noqa: E402
+                       space)
 
 PAGES = (  # (module, title, icon); each module owns its url path (URL)
     (space, "Search space", ":material/account_tree:"),
@@ -25,6 +26,7 @@ PAGES = (  # (module, title, icon); each module owns its url path (URL)
     (instant, "Instant search", ":material/bolt:"),
     (search, "Run a search", ":material/play_circle:"),
     (results, "Results & comparison", ":material/insights:"),
+    (compare, "Compare models", ":material/compare:"),
     (inspector, "Model inspector", ":material/memory:"),
     (phone, "Phone", ":material/smartphone:"),
 )

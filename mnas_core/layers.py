@@ -103,3 +103,10 @@ def expand_layers(arch: Architecture) -> list[Layer]:
     layers.append(Layer("head", chs, head, res, 1, 1, act=act))
     layers.append(Layer("classifier", head, arch.num_classes, 1))
     return layers
+
+
+def network_key(arch: Architecture) -> tuple:
+    """What the network computes: its layers' configs in order, and its dropout. Block strings
+    that differ only in the settings of a removed block (repeats 0: the space's layer delta -1
+    on a one-layer block) build the same network and share a key."""
+    return (*(layer.config() for layer in expand_layers(arch)), ("dropout", arch.dropout))

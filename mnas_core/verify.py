@@ -34,9 +34,10 @@ from .accuracy.trained import TrainedAccuracy, TrainedConfig
 from .arch import parse_arch
 from .data import DataConfig
 from .executors import Executor, make_executor
+from .layers import network_key
 from .registry import EXECUTORS
 from .search import load_config, worker_train_config
-from .store import RunStore, TrialStatus
+from .store import RunStore, TrialStatus, read_trials, read_verified
 from .train import TrainConfig
 
 RANK_BY = {"reward": "reward", "accuracy": "predicted accuracy"}
@@ -203,24 +204,8 @@ class Verification:
 
     def report(self, trained_now: int = 0) -> VerifyReport:
         """The selected trials with what is recorded for them, and the agreement."""
-        trials = self.store.trials().set_index("trial")
-        done = self.store.verified()
-        done = done.assign(arch=trials.arch.reindex(done.trial).to_numpy(),
-                           ok=done.status == TrialStatus.OK)
-        # One record per architecture: an ok one first, then the latest.
-        best = done.sort_values(["ok", "verified_at"]).drop_duplicates("arch", keep="last")
-        table = self.selected.merge(best[["arch", "status", "accuracy", "error"]], on="arch",
-                                    how="left").rename(columns={"accuracy": "trained"})
-        table["difference"] = table.trained - table.predicted
-        good = table[table.status == TrialStatus.OK]
-        scores = (rank_scores(good.trained.to_numpy(float), good.predicted.to_numpy(float))
-                  if len(good) >= 2 else {"spearman": None, "kendall": None,
-                                          "mae": float(good.difference.abs().mean())
-                                          if len(good) else None})
-        scores = {k: None if v is None or math.isnan(v) else v for k, v in scores.items()}
-        return VerifyReport(table[["trial", "arch", "reward", "predicted", "trained",
-                                   "difference", "status", "error"]], scores, trained_now,
-                            self.cfg.by, self.notes)
+        table, scores = agreement(self.selected, self.store.trials(), self.store.verified())
+        return VerifyReport(table, scores, trained_now, self.cfg.by, self.notes)
 
     def close(self) -> None:
         self.predictor.close()
@@ -243,14 +228,60 @@ def verify(path, cfg: VerifyConfig, progress=None, executor: Executor | None = N
         return v.run(progress, executor)
 
 
+def agreement(selected: pd.DataFrame, trials: pd.DataFrame, done: pd.DataFrame
+              ) -> tuple[pd.DataFrame, dict]:
+    """`selected` (trial, arch, reward, predicted) with the trained figure `done` (the
+    verified table) holds for each architecture, and Spearman, Kendall (tau-b) and MAE over
+    the ones that trained (None below two models)."""
+    archs = trials.set_index("trial").arch
+    done = done.assign(arch=archs.reindex(done.trial).to_numpy(),
+                       ok=done.status == TrialStatus.OK)
+    # One record per architecture: an ok one first, then the latest.
+    best = done.sort_values(["ok", "verified_at"]).drop_duplicates("arch", keep="last")
+    table = selected.merge(best[["arch", "status", "accuracy", "error"]], on="arch",
+                           how="left").rename(columns={"accuracy": "trained"})
+    table["difference"] = table.trained - table.predicted
+    good = table[table.status == TrialStatus.OK]
+    scores = (rank_scores(good.trained.to_numpy(float), good.predicted.to_numpy(float))
+              if len(good) >= 2 else {"spearman": None, "kendall": None,
+                                      "mae": float(good.difference.abs().mean())
+                                      if len(good) else None})
+    scores = {k: None if v is None or math.isnan(v) else v for k, v in scores.items()}
+    return table[["trial", "arch", "reward", "predicted", "trained", "difference", "status",
+                  "error"]], scores
+
+
+def recorded(path) -> tuple[pd.DataFrame, dict] | None:
+    """What `mnas verify` has recorded in the run `path` (read only: a search or a verify
+    may be writing it): every verified architecture, best reward first, with the agreement;
+    None when nothing is verified. ValueError for a file that is not a run."""
+    done = read_verified(path)
+    if done.empty:
+        return None
+    trials = read_trials(path)
+    ok = trials[trials.trial.isin(done.trial) & (trials.status == TrialStatus.OK)]
+    return agreement(select(ok, len(ok), "reward"), trials, done)
+
+
 def select(ok: pd.DataFrame, top: int, by: str) -> pd.DataFrame:
-    """The `top` best distinct architectures of the ok trials by `by`: each architecture's
-    best trial (the earliest on a tie), best first. Columns trial, arch, reward, predicted."""
+    """The `top` best distinct networks of the ok trials by `by`: each network's best trial
+    (the earliest on a tie), best first. Columns trial, arch, reward, predicted."""
     key = "reward" if by == "reward" else "accuracy"
     ranked = ok.assign(_key=ok[key].astype(float)).sort_values(
         ["_key", "trial"], ascending=[False, True], kind="stable")
-    ranked = ranked[ranked._key.notna()].drop_duplicates("arch").head(top)
-    return ranked.rename(columns={"accuracy": "predicted"})[
+    ranked = ranked[ranked._key.notna()].drop_duplicates("arch")
+    # Distinct networks, not strings: strings that differ only in a removed block's settings
+    # train the same network to the same seeded figure (one such run had 3 in its top 20).
+    # Parsed best first and only until `top` are found: a run may hold 10,000 trials.
+    seen, keep = set(), []
+    for i, text in zip(ranked.index, ranked.arch):
+        net = network_key(parse_arch(text))
+        if net not in seen:
+            seen.add(net)
+            keep.append(i)
+            if len(keep) == top:
+                break
+    return ranked.loc[keep].rename(columns={"accuracy": "predicted"})[
         ["trial", "arch", "reward", "predicted"]].reset_index(drop=True)
 
 

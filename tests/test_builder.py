@@ -5,9 +5,16 @@ import torch
 from mnas_core import zoo
 from mnas_core.arch import parse_arch
 from mnas_core.builder import build_model
-from mnas_core.layers import expand_layers, round_filters
+from mnas_core.layers import expand_layers, network_key, round_filters
 from mnas_core.profile import layer_cost, totals
 from mnas_core.space import SearchSpace
+
+# Two block strings of one network: they differ only in the settings of blocks 1 and 4,
+# which have r0 (removed). A recorded predicted run had three such strings in its top 20.
+SAME_NET = ("r0_k3_s11_e3_i32_o16,r3_k3_s22_e1_i32_o24,r2_k5_s22_e1_i24_o40,r0_k3_s11_e6_i40_o80"
+            ";resolution=16;in_chans=1;num_classes=10;small_input=1",
+            "r0_k5_s11_e6_i32_o16_pool,r3_k3_s22_e1_i32_o24,r2_k5_s22_e1_i24_o40,"
+            "r0_k5_s11_e3_i40_o96_pool;resolution=16;in_chans=1;num_classes=10;small_input=1")
 
 
 def forward(arch):
@@ -90,3 +97,14 @@ def test_pool_skip_and_conv_op_build():
     arch = parse_arch("r2_k3_s22_e1_i32_o24_pool_conv,r2_k5_s11_e3_i24_o24_pool_se0.25")
     check_forward(arch.replace(resolution=64))
     assert totals(arch).params == sum(p.numel() for p in build_model(arch).parameters())
+
+
+def test_network_key_is_what_the_network_computes():
+    a, b = (parse_arch(t) for t in SAME_NET)
+    assert a != b and network_key(a) == network_key(b)  # removed blocks' settings differ
+    assert network_key(a) != network_key(a.replace(dropout=0.3))  # trains differently
+    k3 = parse_arch(SAME_NET[0].replace("r2_k5_s22", "r2_k3_s22"))
+    assert network_key(k3) != network_key(a)
+    # the same layers build the same modules: equal parameter counts, as a cross-check
+    assert sum(p.numel() for p in build_model(a).parameters()) == sum(
+        p.numel() for p in build_model(b).parameters())

@@ -25,8 +25,9 @@ from mnas_core.search import (AccuracySetup, LatencySetup, SearchConfig, run_sea
 from mnas_core.space import SearchSpace
 from mnas_core.store import RunStore, TrialStatus, check_run, read_trials, read_verified
 from mnas_core.train import TrainConfig
-from mnas_core.verify import Verification, VerifyConfig, select, verify
+from mnas_core.verify import Verification, VerifyConfig, recorded, select, verify
 from tests.accuracy.test_predictor import DIGITS, make_run
+from tests.test_builder import SAME_NET
 
 # The proxy task the predictor is fitted on: tiny, so that a verification costs seconds.
 BUDGET = TrainConfig(steps=4, batch_size=32, bn_recalibrate=64)
@@ -135,6 +136,15 @@ def test_by_accuracy_ranks_by_the_predicted_figure_and_skips_repeated_architectu
     assert list(chosen.predicted) == sorted(df.accuracy, reverse=True)[:3]
     assert list(chosen.trial) == [int(doubled[doubled.arch == a].trial.min())
                                   for a in chosen.arch]  # each one's first trial on a tie
+
+
+def test_strings_of_one_network_count_once():
+    other = SAME_NET[0].replace("r2_k5_s22", "r2_k3_s22")  # another network: kernel 3
+    ok = pd.DataFrame({"trial": [1, 2, 3], "arch": [SAME_NET[0], SAME_NET[1], other],
+                       "reward": [0.9, 0.9, 0.8], "accuracy": [0.9, 0.9, 0.8]})
+    chosen = select(ok, 3, "reward")
+    assert list(chosen.trial) == [1, 3]  # the second string is the first one's network
+    assert list(select(ok, 1, "reward").trial) == [1]
 
 
 KILL_AFTER_FIRST = """
@@ -249,6 +259,18 @@ def test_a_refused_file_is_left_unchanged(made, run, tmp_path, case):
 def test_a_file_without_the_table_reads_as_verified_nothing(made):
     df = read_verified(made["run"])
     assert df.empty and "accuracy" in df and "predicted" in df
+
+
+def test_recorded_reads_back_what_verify_reported_without_writing(made, run):
+    assert recorded(made["run"]) is None  # nothing verified yet
+    report = verify(run, tiny(3))
+    before = digest(run)
+    table, scores = recorded(run)
+    assert digest(run) == before  # read only: the app reads runs a search may be writing
+    assert list(table.trial) == list(report.table.trial)  # best reward first, as verify ranks
+    assert np.allclose(table.trained, report.table.trained)
+    assert np.allclose(table.predicted, report.table.predicted)
+    assert scores == report.scores
 
 
 def test_it_says_what_it_will_train_on_and_that_the_run_s_own_budget_is_unused(run):

@@ -7,8 +7,8 @@ import streamlit as st
 
 from app import analysis, nav, widgets
 from app.config import AppConfig
-from app.views import inspector
-from mnas_core import findings, viz
+from app.views import compare, inspector
+from mnas_core import findings, verify, viz
 from mnas_core.arch import parse_arch
 from mnas_core.pareto import hypervolume, pareto_mask, reference_latency
 from mnas_core.store import TrialStatus
@@ -75,7 +75,37 @@ def _findings(data: dict, targets: dict) -> None:
     st.dataframe(found["reward_windows"], width="stretch")
 
 
-def _trial_table(data: dict, confs: dict) -> None:
+def _verified(paths: dict) -> None:
+    """Predicted runs that `mnas verify` checked: trained beside predicted top-1, per run."""
+    checked = {}
+    for name, path in paths.items():
+        try:
+            found = verify.recorded(path)
+        except ValueError:  # said by the run's own loading above
+            continue
+        if found is not None:
+            checked[name] = found
+    if not checked:
+        return
+    st.subheader("Predicted vs trained (mnas verify)")
+    st.markdown("A predicted search ranks networks by what its predictor expects. `mnas verify "
+                "RUN --top K` trains the K best with the real proxy training, on the task the "
+                "predictor was fitted on: the predictor is only as good as this check says.")
+    for name, (table, scores) in checked.items():
+        st.plotly_chart(viz.verified_scatter(table, scores), key=f"res_ver_{name}")
+        shown = table.assign(predicted=100 * table.predicted, trained=100 * table.trained,
+                             difference=100 * table.difference)
+        st.dataframe(shown, hide_index=True, width="stretch", column_config={
+            "predicted": st.column_config.NumberColumn("predicted top-1 %", format="%.2f"),
+            "trained": st.column_config.NumberColumn("trained top-1 %", format="%.2f"),
+            "difference": st.column_config.NumberColumn("trained - predicted (points)",
+                                                        format="%+.2f"),
+            "reward": st.column_config.NumberColumn("reward (predicted)", format="%.4f"),
+            "arch": st.column_config.TextColumn("architecture (block string)")})
+        st.caption(f"{name}: {len(table)} verified architecture(s), best reward first.")
+
+
+def _trial_table(data: dict, confs: dict, paths: dict) -> None:
     st.subheader("Trials")
     c = st.columns([1.2, 1.2, 1.6, 1])
     name = c[0].selectbox("Run", list(data), key="res_table_run")
@@ -105,19 +135,22 @@ def _trial_table(data: dict, confs: dict) -> None:
                        "total_seconds": st.column_config.NumberColumn(
                            "total s", format="%.1f", help="latency timing + training"),
                        "arch": st.column_config.TextColumn("architecture (block string)")})
-    c = st.columns([1, 1, 3], vertical_alignment="center")
+    c = st.columns([1, 1, 1, 2], vertical_alignment="center")
     c[0].download_button("Download CSV", shown.to_csv(index=False), file_name=f"{name}.csv",
                          mime="text/csv", icon=":material/download:")
     rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
     if rows:
-        text = shown.sort_values("reward", ascending=False, na_position="last") \
-            .iloc[rows[0]]["arch"]
+        row = shown.sort_values("reward", ascending=False, na_position="last").iloc[rows[0]]
         if c[1].button("Open in the model inspector", icon=":material/memory:"):
-            arch = confs[name].latency.deployed(parse_arch(text))  # as its latency was timed
+            # as deployed: the network whose latency was timed
+            arch = confs[name].latency.deployed(parse_arch(row["arch"]))
             nav.handoff(inspector.HANDOFF, arch.to_string(), inspector.URL, "Model inspector")
+        if c[2].button("Add to the comparison", icon=":material/compare:",
+                       key="res_compare"):
+            st.toast(compare.add(compare.trial_entry(paths[name], row, confs[name])))
     else:
-        c[1].caption("Select a row to inspect it.")
-    c[2].caption(f"{len(shown):,} of {len(df):,} trials shown.")
+        c[1].caption("Select a row to inspect it or add it to the comparison.")
+    c[3].caption(f"{len(shown):,} of {len(df):,} trials shown.")
 
 
 def page(cfg: AppConfig) -> None:
@@ -131,13 +164,13 @@ def page(cfg: AppConfig) -> None:
         st.caption("Select at least one run above.")
         return
     names = _names(paths)
-    data, targets, confs = {}, {}, {}
+    data, targets, confs, where = {}, {}, {}, {}
     for p in paths:
         conf = widgets.load_config(p)
         df = None if conf is None else widgets.load_trials(p)
         if df is None:  # said inline; the other runs are still compared
             continue
-        data[names[p]], confs[names[p]] = df, conf
+        data[names[p]], confs[names[p]], where[names[p]] = df, conf, p
         if conf.reward.target_ms is not None:
             targets[names[p]] = conf.reward.target_ms
     if not data:
@@ -156,5 +189,6 @@ def page(cfg: AppConfig) -> None:
     st.plotly_chart(viz.latency_histograms(data, targets), key="res_hists")
     st.plotly_chart(viz.reward_over_time(data), key="res_time")
     _findings(data, targets)
+    _verified(where)
     st.divider()
-    _trial_table(data, confs)
+    _trial_table(data, confs, where)

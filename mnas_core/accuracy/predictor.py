@@ -208,7 +208,7 @@ class FitConfig:
 
 def fit(run_paths: list[str | Path], cfg: FitConfig = FitConfig()) -> Predictor:
     """Fit on the ok trials of the runs whose accuracy was measured (trained: never a figure
-    a predictor gave); ValueError naming the files when they cannot be used together
+    a predictor gave; a run without any is left out); ValueError naming the files when they cannot be used together
     (another dataset, budget or task) or hold too few such trials."""
     # On use, and not mnas_core.search: a search imports the accuracy sources, so reading
     # its config from here would point this module up a layer (tests/test_layering.py).
@@ -224,6 +224,11 @@ def fit(run_paths: list[str | Path], cfg: FitConfig = FitConfig()) -> Predictor:
     runs, archs, ys, first = [], [], [], None
     for path in map(Path, run_paths):
         check_run(path)  # ValueError naming the file if it is not a whole run file
+        df = read_trials(path)
+        ok = df[(df.status == TrialStatus.OK) & np.isfinite(df.accuracy.astype(float))
+                & df.get("accuracy_source", pd.Series(None, index=df.index)).map(_measured)]
+        if ok.empty:  # e.g. a predicted search: its figures are a predictor's, and its
+            continue  # dataset and budget are settings it never used
         stored = read_config(path)
         try:  # absent: the defaults, as SearchConfig reads it
             data = config.load(DataConfig, stored.get("dataset", {}), "dataset")
@@ -243,9 +248,6 @@ def fit(run_paths: list[str | Path], cfg: FitConfig = FitConfig()) -> Predictor:
                 raise ValueError(f"cannot fit one predictor on {first[0]} and {path}: their "
                                  f"{what} differs ({diff}), so their accuracies are not on "
                                  "one scale; fit one predictor per setting")
-        df = read_trials(path)
-        ok = df[(df.status == TrialStatus.OK) & np.isfinite(df.accuracy.astype(float))
-                & df.get("accuracy_source", pd.Series(None, index=df.index)).map(_measured)]
         runs.append({"file": path.name, "sha256": file_sha256(path), "trials": len(df),
                      "ok": len(ok)})
         archs += [parse_arch(a) for a in ok.arch]

@@ -115,3 +115,35 @@ def fronts(runs: dict[str, pd.DataFrame], target_ms: float | None,
         return fig
     fig.update_layout(height=400)
     return predicted_label(fig, notes, width=66)
+
+
+def verified_scatter(table: pd.DataFrame, scores: dict, title: str | None = None) -> go.Figure:
+    """Trained against predicted top-1 of the architectures `mnas verify` trained (`table`
+    and `scores` as mnas_core.verify.recorded returns them), with the diagonal y = x: points
+    above it trained better than predicted. The title states the agreement."""
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        return empty_figure("No verified trainings yet: mnas verify RUN --top K")
+    x, y = 100 * ok["predicted"].astype(float), 100 * ok["trained"].astype(float)
+    lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+    pad = max(hi - lo, 1.0) * 0.05
+    fig = go.Figure([
+        go.Scatter(x=[lo - pad, hi + pad], y=[lo - pad, hi + pad], mode="lines",
+                   name="trained = predicted", line=dict(color="#999", dash="dot", width=1),
+                   hoverinfo="skip"),
+        go.Scatter(x=x, y=y, mode="markers", name="verified models",
+                   marker=dict(color=run_color(0), size=9),
+                   customdata=np.stack([ok["trial"], ok["arch"]], axis=-1),
+                   hovertemplate="trial %{customdata[0]}: predicted %{x:.2f}%, trained "
+                                 "%{y:.2f}%<br>%{customdata[1]}<extra></extra>")])
+    fmt = lambda v, f: "n/a" if v is None else format(v, f)  # noqa: E731 (None below 2)
+    said = (f"{len(ok)} models: Spearman {fmt(scores.get('spearman'), '.2f')}, Kendall "
+            f"{fmt(scores.get('kendall'), '.2f')}, MAE {fmt(_points(scores.get('mae')), '.2f')} "
+            "points")
+    fig.update_xaxes(title="predicted top-1 (%)", range=[lo - pad, hi + pad])
+    fig.update_yaxes(title="trained top-1 (%), mnas verify", range=[lo - pad, hi + pad])
+    return layout(fig, title or f"Predicted vs trained: {said}", height=400)
+
+
+def _points(mae: float | None) -> float | None:
+    return None if mae is None else 100 * mae

@@ -101,3 +101,28 @@ def run_times(times_ms) -> go.Figure:
     fig.update_xaxes(title="run")
     fig.update_yaxes(title="ms")
     return layout(fig, "Per-run times (warm-up dropped)", 280)
+
+
+def compare_costs(costs: pd.DataFrame) -> go.Figure:
+    """Cost per part of the network (stem, block 1..N, head), one bar per model side by side:
+    MACs, and under it predicted latency where the table gave it (`costs` as
+    mnas_core.compare.block_costs returns it)."""
+    timed = costs["predicted ms"].notna().any()
+    fig = make_subplots(rows=2 if timed else 1, cols=1, shared_xaxes=True,
+                        vertical_spacing=0.08,
+                        subplot_titles=("MACs (millions)", "predicted latency (ms)")
+                        if timed else None)
+    for i, (model, part) in enumerate(costs.groupby("model", sort=False)):
+        color = RUN_COLORS[i % len(RUN_COLORS)]
+        fig.add_trace(go.Bar(x=part["part"], y=part["MACs M"], name=model, marker_color=color,
+                             legendgroup=model, hovertemplate="%{x}: %{y:.1f} MMACs<extra>"
+                             + model + "</extra>"), row=1, col=1)
+        if timed:
+            fig.add_trace(go.Bar(x=part["part"], y=part["predicted ms"], name=model,
+                                 marker_color=color, legendgroup=model, showlegend=False,
+                                 hovertemplate="%{x}: %{y:.2f} ms<extra>" + model
+                                 + "</extra>"), row=2, col=1)
+    fig.update_layout(barmode="group")
+    if not timed:
+        fig.update_yaxes(title="MACs (millions)")
+    return layout(fig, "Cost per block", height=520 if timed else 340, grid=timed)

@@ -162,7 +162,11 @@ def test_predicted_figures_are_never_fitted_on(tmp_path):
     predicted = make_run(tmp_path / "predicted.db", 40, source="predicted", seed=5)
     p = fit([trained, predicted])
     assert p.fitted_on["trials"] == 40
-    assert [r["ok"] for r in p.fitted_on["runs"]] == [40, 0]
+    # left out: its figures are a predictor's, and its dataset and budget unused settings
+    assert [(r["file"], r["ok"]) for r in p.fitted_on["runs"]] == [("trained.db", 40)]
+    other = make_run(tmp_path / "other.db", 40, source="predicted", seed=6,
+                     train=TrainConfig(steps=3))  # another budget: not refused, left out
+    assert fit([trained, other]).fitted_on["trials"] == 40
 
 
 def test_a_file_that_is_not_a_run_is_refused_by_name(tmp_path):

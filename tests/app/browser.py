@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path("/tmp/mnas-shots")  # screenshots the tests leave for a person to look at
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -69,3 +70,20 @@ def screenshot_full(page, path: Path, width: int = 1600) -> None:
     page.wait_for_timeout(700)  # charts re-layout to the new size
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": width, "height": 1000})
+
+
+@contextmanager
+def chromium_page(width: int = 1600, height: int = 1000):
+    """Yield (page, errors) in Debian's headless chromium: `errors` collects the page's
+    JavaScript errors, for a test to assert there were none."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            yield page, errors
+        finally:
+            browser.close()

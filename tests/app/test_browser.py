@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from mnas_core.space import BlockOptions, SearchSpace
-from tests.app.browser import (CHROMIUM, CHROMIUM_ARGS, running_app, screenshot_full,
-                               wait_idle)
+from tests.app.browser import (CHROMIUM, SHOTS, chromium_page, running_app,
+                               screenshot_full, wait_idle)
 from tests.app.conftest import HARD, SOFT
 from tests.app.rundata import make_trials, write_run
 
-SHOTS = Path("/tmp/mnas-shots")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                  reason="needs Debian's chromium (apt-get install chromium)")]
@@ -34,7 +33,7 @@ def _stop_searches(runs: Path) -> None:
 
 @pytest.mark.timeout(600)
 def test_every_page_and_a_tiny_search_in_chromium(tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     runs, samples, shots = tmp_path / "runs", tmp_path / "samples", tmp_path / "shots"
     for d in (runs, samples, shots):
         d.mkdir()
@@ -46,12 +45,8 @@ def test_every_page_and_a_tiny_search_in_chromium(tmp_path):
         screenshot_full(page, shots / f"{name}.png")
 
     try:
-        with running_app(runs, samples, tmp_path / "app.log") as url, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-
+        with running_app(runs, samples, tmp_path / "app.log") as url, \
+                chromium_page() as (page, errors):
             page.goto(url)
             wait_idle(page)
             expect(page.get_by_role("heading", name="Search space")).to_be_visible()
@@ -119,7 +114,6 @@ def test_every_page_and_a_tiny_search_in_chromium(tmp_path):
             page.wait_for_timeout(1500)
             shot(page, "3-run-a-search-live")
             assert not errors, errors
-            browser.close()
     finally:
         _stop_searches(runs)
         SHOTS.mkdir(exist_ok=True)

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from mnas_core.space import BlockOptions, SearchSpace
-from tests.app.browser import (CHROMIUM, CHROMIUM_ARGS, running_app, screenshot_full,
-                               wait_idle)
+from tests.app.browser import (CHROMIUM, SHOTS, chromium_page, running_app,
+                               screenshot_full, wait_idle)
 from tests.app.conftest import page_app
 
-SHOTS = Path("/tmp/mnas-shots")
 _ONE = dict(kernels=(3,), se_ratios=(0.0,), skips=("identity",), filter_mults=(1.0,),
             layer_deltas=(0,))
 # Seven blocks, two ops each (the first sepconv or MBConv3, the others MBConv3 or MBConv6).
@@ -176,7 +175,7 @@ def _build_table_like_the_app(home: Path, space_json: Path) -> None:
 def test_instant_search_in_chromium(tmp_path, monkeypatch):
     """The app as `mnas app` starts it, with a table for TINY: load TINY on the Search space
     page, run hard with T = auto, then soft next to it; both histograms drawn."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     monkeypatch.setenv("MNAS_HOME", str(tmp_path / "home"))
     runs, samples = tmp_path / "runs", tmp_path / "samples"
@@ -184,11 +183,8 @@ def test_instant_search_in_chromium(tmp_path, monkeypatch):
         d.mkdir()
     (tmp_path / "tiny.json").write_text(TINY.to_json())
     _build_table_like_the_app(tmp_path / "home", tmp_path / "tiny.json")
-    with running_app(runs, samples, tmp_path / "app.log") as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with running_app(runs, samples, tmp_path / "app.log") as url, \
+            chromium_page() as (page, errors):
         page.goto(url)
         wait_idle(page)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
@@ -222,4 +218,3 @@ def test_instant_search_in_chromium(tmp_path, monkeypatch):
         assert [c.reward.kind for c in confs] == ["hard", "soft"]
         assert len({c.reward.target_ms for c in confs}) == 1  # one T (MobileNetV2's) for both
         assert not errors, errors
-        browser.close()

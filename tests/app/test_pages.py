@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -227,6 +229,39 @@ def test_results_page_names_a_run_whose_config_it_cannot_read(run_dirs):
     assert list(at.dataframe[0].value["run"]) == ["ppo-hard"]
 
 
+def _verify_best(samples, top: int = 1, off: float = 0.1234) -> None:
+    """Record each run's `top` best trials as `mnas verify` does, trained `off` below."""
+    import json
+
+    from mnas_core.store import RunStore, read_trials
+    for path in samples.glob("*.db"):
+        df = read_trials(path).sort_values("reward", ascending=False).drop_duplicates("arch")
+        store = RunStore(path)
+        try:
+            for _, t in df.head(top).iterrows():
+                store.add_verified(int(t.trial), {
+                    "status": "ok", "predicted": float(t.accuracy),
+                    "accuracy": float(t.accuracy) - off,
+                    "dataset": json.dumps({"name": "digits"}),
+                    "train_budget": json.dumps({"epochs": 2.0, "steps": None})})
+        finally:
+            store.close()
+
+
+def test_results_page_shows_trained_beside_predicted_for_verified_runs(run_dirs):
+    runs, samples = run_dirs
+    at = _ok(page_app("results", runs, samples).run())
+    assert not any("Predicted vs trained" in h.value for h in at.subheader)  # none verified
+    _verify_best(samples, top=3)
+    at = _ok(page_app("results", runs, samples).run())
+    assert any("Predicted vs trained" in h.value for h in at.subheader)
+    tables = [d.value for d in at.dataframe if "trained" in d.value.columns]
+    assert len(tables) == 2  # one per run
+    for t in tables:
+        assert len(t) == 3 and np.allclose(t.trained - t.predicted, -12.34)
+    assert len(at.get("plotly_chart")) == 5  # the three run charts, one scatter per run
+
+
 def test_results_page_empty_state(tmp_path):
     at = _ok(page_app("results", tmp_path / "none").run())
     assert any("No runs found" in i.value for i in at.info)
@@ -258,22 +293,8 @@ def test_inspector_takes_a_trial_and_hands_it_to_the_phone(run_dirs):
 
 
 def test_inspector_shows_a_verified_training_beside_the_trial_s_figure(run_dirs):
-    import json
-
-    from mnas_core.store import RunStore, read_trials
     runs, samples = run_dirs
-    for path in samples.glob("*.db"):  # each run's best trial, as `mnas verify` records it
-        df = read_trials(path)
-        best = df.loc[df.reward.idxmax()]
-        store = RunStore(path)
-        try:
-            store.add_verified(int(best.trial), {
-                "status": "ok", "predicted": float(best.accuracy),
-                "accuracy": float(best.accuracy) - 0.1234,
-                "dataset": json.dumps({"name": "digits"}),
-                "train_budget": json.dumps({"epochs": 2.0, "steps": None})})
-        finally:
-            store.close()
+    _verify_best(samples)  # each run's best trial, as `mnas verify` records it
     at = page_app("inspector", runs, samples)
     at.session_state["insp_source"] = "Trial of a run"
     _ok(at.run())
@@ -357,3 +378,31 @@ def test_space_edits_survive_a_visit_to_another_page():
     del at.session_state["space_editor_0"]  # what Streamlit does when another page runs
     _ok(at.run())
     assert _metrics(at)["Space size"] == "10^18.15"
+
+
+# ------------------------------------------------------------------ compare models
+def test_compare_page_puts_three_models_side_by_side_and_exports_them(run_dirs):
+    runs, samples = run_dirs
+    at = _ok(page_app("compare", runs, samples).run())
+    assert any("No models yet" in i.value for i in at.info)
+    for trial_rank in (0, 1):  # the two best trials of the largest run
+        sel = at.selectbox(key="cmp_trial")  # options read "#60 · reward 0.7477"
+        _ok(sel.set_value(int(sel.options[trial_rank].split()[0][1:])).run())
+        _ok(_button(at, "Add").click().run())
+    _ok(at.segmented_control(key="cmp_from").set_value("Zoo model").run())
+    _ok(at.selectbox(key="cmp_zoo").set_value("mnasnet_a1").run())
+    _ok(_button(at, "Add").click().run())
+    summary = at.dataframe[0].value
+    assert len(summary) == 3 and summary.model.iloc[2] == "mnasnet_a1"
+    assert summary["accuracy %"].iloc[2] == 75.2  # published, and said so
+    assert "published ImageNet top-1" in summary["accuracy from"].iloc[2]
+    assert summary.reward.iloc[:2].notna().all() and pd.isna(summary.reward.iloc[2])
+    hard = summary.reward.iloc[:2].to_numpy()
+    _ok(at.selectbox(key="cmp_preset").set_value("soft").run())
+    assert not np.allclose(at.dataframe[0].value.reward.iloc[:2], hard)  # rescored
+    aligned = at.dataframe[1].value
+    assert aligned.shape == (7, 3)
+    assert any("CSV" in b.proto.label for b in at.get("download_button"))
+    assert len(at.get("plotly_chart")) >= 1
+    _ok(at.multiselect(key="cmp_keep").unselect("mnasnet_a1").run())
+    assert len(at.dataframe[0].value) == 2

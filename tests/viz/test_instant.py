@@ -86,3 +86,32 @@ def test_label_wraps_whole_words_and_makes_room():
     assert fig.layout.height == before_height + instant.LINE_PX * len(lines)
     untouched = instant.predicted_label(instant.fronts({"soft": trials(9)}, 4.0), [])
     assert not untouched.layout.title.subtitle.text
+
+
+def _verified_table() -> tuple[pd.DataFrame, dict]:
+    table = pd.DataFrame({"trial": [3, 9, 14], "arch": ["a", "b", "c"],
+                          "reward": [0.9, 0.8, 0.7], "predicted": [0.95, 0.90, 0.80],
+                          "trained": [0.93, np.nan, 0.85], "difference": [-0.02, np.nan, 0.05],
+                          "status": ["ok", "failed", "ok"], "error": [None, "boom", None]})
+    return table, {"spearman": -1.0, "kendall": -1.0, "mae": 0.035}
+
+
+def test_verified_scatter_plots_the_trained_models_against_the_diagonal_and_says_the_scores():
+    table, scores = _verified_table()
+    fig = instant.verified_scatter(table, scores)
+    diagonal, points = fig.data
+    assert list(diagonal.x) == list(diagonal.y)  # y = x
+    assert list(points.x) == [95.0, 80.0] and list(points.y) == [93.0, 85.0]  # failed: left out
+    lo, hi = fig.layout.xaxis.range
+    assert tuple(fig.layout.yaxis.range) == (lo, hi) and lo < 80 and 95 < hi
+    title = fig.layout.title.text
+    assert "2 models" in title and "Spearman -1.00" in title and "MAE 3.50 points" in title
+
+
+def test_verified_scatter_below_two_models_says_n_a_and_without_any_says_how():
+    table, _ = _verified_table()
+    one = instant.verified_scatter(table.head(1), {"spearman": None, "kendall": None,
+                                                   "mae": 0.02})
+    assert "Spearman n/a" in one.layout.title.text and "MAE 2.00 points" in one.layout.title.text
+    none = instant.verified_scatter(table.iloc[1:2], {})
+    assert "mnas verify" in none.layout.annotations[0].text
