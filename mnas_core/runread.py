@@ -220,6 +220,7 @@ def _summary(path, meta: dict, counts: dict, last) -> dict:
         status, name = str(meta["status"]), str(meta["name"])
         created, updated = float(meta["created_at"]), max(float(meta["updated_at"]),
                                                           float(last or 0.0))
+        phase_at = float(meta["phase_at"]) if meta.get("phase_at") else None
     except KeyError as err:
         raise ValueError(f"{path}: its meta table holds no {err}") from None
     except (TypeError, ValueError) as err:
@@ -229,7 +230,8 @@ def _summary(path, meta: dict, counts: dict, last) -> dict:
     ok, failed = counts.get(TrialStatus.OK, 0), counts.get(TrialStatus.FAILED, 0)
     return {"name": name, "status": status, "pid": pid, "created_at": created,
             "updated_at": updated, "n_trials": ok + failed, "n_failed": failed,
-            "n_pending": counts.get(TrialStatus.PENDING, 0)}
+            "n_pending": counts.get(TrialStatus.PENDING, 0), "phase": meta.get("phase"),
+            "phase_at": phase_at}
 
 
 def list_runs(*folders: str | Path) -> pd.DataFrame:

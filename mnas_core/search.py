@@ -253,6 +253,8 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
         if source is None:  # a source passed in is the caller's to close
             source = cfg.latency.make_source()
             owned.callback(source.close)
+        if cfg.reward.target_ms is None:
+            store.set_phase(f"measuring T: MobileNetV2's latency ({cfg.latency.source})")
         rcfg = resolve_target(cfg, source)
         if cfg.reward.target_ms is None:  # keep the resolved T: a resume must not re-derive it
             store.set_reward(dataclasses.asdict(rcfg))
@@ -286,6 +288,7 @@ def _loop(store, cfg: SearchConfig, space, strategy, batch: int, todo, acc, sour
             if n <= 0:
                 return
             batch += 1
+            store.set_phase(f"batch {batch}: the {cfg.strategy} strategy picks {n} models")
             tokens = strategy.ask(n)
             rows, archs = [], {}
             for t in tokens:
@@ -303,7 +306,8 @@ def _loop(store, cfg: SearchConfig, space, strategy, batch: int, todo, acc, sour
         for t in pending:
             if t["arch"] not in archs:
                 archs[t["arch"]] = parse_arch(t["arch"])
-        _evaluate(store, pending, archs, cfg, acc, source, rcfg, executor, progress)
+        _evaluate(store, pending, archs, cfg, acc, source, rcfg, executor,
+                  _Finished(store, progress, f"batch {batch}", acc.measured))
         told = store.batch_trials(batch)
         strategy.tell([json.loads(t["tokens"]) for t in told],
                       [t["reward"] if t["status"] == TrialStatus.OK else math.nan
@@ -343,18 +347,19 @@ def _restore(store: RunStore, strategy) -> tuple[int, object]:
 
 
 def _evaluate(store, pending, archs: dict[str, Architecture], cfg: SearchConfig,
-              acc: AccuracySource, source, rcfg, executor, progress) -> None:
+              acc: AccuracySource, source, rcfg, executor, out: "_Finished") -> None:
     """Latency stage (this process, workers idle), then the accuracy stage (workers, for a
     training). `archs` maps each trial's block string to its architecture. Finished trials
-    are written at least every FLUSH_S seconds and at the end."""
-    out = _Finished(store, progress)
+    go to `out`, which writes them at least every FLUSH_S seconds, and says the phase."""
     lat: dict[int, dict] = {}
-    for t in pending:
+    for k, t in enumerate(pending, 1):
+        out.phase(f"timing model {k} of {len(pending)} ({cfg.latency.source} latency)")
         try:
             lat[t["trial"]] = _latency_fields(source, cfg.latency.deployed(archs[t["arch"]]))
         except ValueError as err:  # this model cannot run; a lost device is not caught here
             out.add(t["trial"], {"status": TrialStatus.FAILED, "error": f"latency: {err}"})
     trials = [t for t in pending if t["trial"] in lat]
+    out.expect(len(trials), getattr(executor, "workers", None))
     budget = json.dumps({"epochs": cfg.train.epochs, "steps": cfg.train.steps}) \
         if acc.measured else None  # the budget of a figure that a training measured
     for i, r in acc.evaluate([archs[t["arch"]] for t in trials], executor):
@@ -373,14 +378,37 @@ def _evaluate(store, pending, archs: dict[str, Architecture], cfg: SearchConfig,
 
 class _Finished:
     """Finished trials on their way to the store: written in one transaction at least every
-    FLUSH_S seconds (see FLUSH_S), and ticked on the progress bar as they come."""
+    FLUSH_S seconds (see FLUSH_S), and ticked on the progress bar as they come. It also says
+    the batch's phase (RunStore.set_phase) for the app, at most every FLUSH_S as well: an
+    instant search finishes thousands of trials a second."""
 
-    def __init__(self, store, progress):
+    def __init__(self, store, progress, batch: str, trains: bool):
         self.store, self.progress, self.rows, self.last = store, progress, [], time.monotonic()
+        self.batch, self.verb = batch, "trained" if trains else "predicted"
+        self.said, self.todo, self.done, self.workers = 0.0, 0, 0, None
+
+    def phase(self, text: str, now: bool = False) -> None:
+        if now or time.monotonic() - self.said >= FLUSH_S:
+            self.store.set_phase(f"{self.batch}: {text}")
+            self.said = time.monotonic()
+
+    def expect(self, n: int, workers: int | None) -> None:
+        """The accuracy stage starts with `n` models on `workers` (None: unknown)."""
+        self.todo, self.workers = n, workers
+        self._say_progress(now=True)
+
+    def _say_progress(self, now: bool = False) -> None:
+        on = f" on {self.workers} worker{'s' * (self.workers != 1)}" if self.workers else ""
+        busy = (" (the rest wait for a worker)" if self.workers and
+                self.todo - self.done > self.workers else "")
+        self.phase(f"{self.done} of {self.todo} models {self.verb}{on}{busy}", now)
 
     def add(self, trial: int, fields: dict) -> None:
         self.rows.append((trial, fields))
         _tick(self.progress, fields)
+        if self.todo:
+            self.done += 1
+            self._say_progress(now=self.done == self.todo)  # a batch's end is always said
         if time.monotonic() - self.last >= FLUSH_S:
             self.flush()
 

@@ -159,6 +159,13 @@ class RunStore:
                 ("status", status), ("pid", "" if pid is None else str(pid)),
                 ("updated_at", repr(time.time()))])
 
+    def set_phase(self, phase: str) -> None:
+        """Say what the search is doing now ("batch 3: training 2 of 8 ..."), for a reader
+        such as the app to show; read back by read_meta as `phase` with its time."""
+        with self._write():
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                ("phase", phase), ("phase_at", repr(time.time()))])
+
     def set_reward(self, reward: dict) -> None:
         """Record the reward settings the run resolved (T = auto is measured at start)."""
         with self._write():

@@ -226,3 +226,26 @@ def test_stop_search_signals_the_running_process(tmp_path):
     assert proc.returncode == 130, out
     assert read_meta(path)["status"] == "stopped"
     assert "--resume" in out
+
+
+def test_the_loop_says_its_phase_in_the_run_file(tmp_path, monkeypatch):
+    said = []
+    original = RunStore.set_phase
+
+    def record(self, phase):
+        said.append(phase)
+        original(self, phase)
+
+    monkeypatch.setattr(RunStore, "set_phase", record)
+    cfg = tiny_config(tmp_path, reward={"target_ms": None, "alpha": -0.07, "beta": -0.07})
+    path = tmp_path / "run.db"
+    run_search(start_run(cfg, path)).close()
+    assert said[0] == "measuring T: MobileNetV2's latency (measured)"  # T = auto, first
+    assert said[1] == "batch 1: the ppo strategy picks 3 models"
+    assert said[2] == "batch 1: timing model 1 of 3 (measured latency)"
+    assert "batch 1: 0 of 3 models trained" in said
+    assert said.index("batch 1: 3 of 3 models trained") < said.index(
+        "batch 2: the ppo strategy picks 3 models")
+    meta = read_meta(path)
+    assert meta["phase"] == "batch 2: 3 of 3 models trained"  # read back for the app
+    assert meta["phase_at"] <= time.time()

@@ -200,6 +200,26 @@ def _reap(pid) -> None:
         pass
 
 
+def phase_line(meta: dict, done: int, total: int, now: float) -> str:
+    """What a live search is doing (the phase its loop records) and when it should end: the
+    time per finished trial so far times the trials left (none before the first one)."""
+    phase = meta.get("phase") or "starting the search process"
+    start = float(meta["created_at"]) if meta.get("created_at") is not None else now
+    since = now - (float(meta["phase_at"]) if meta.get("phase_at") is not None else start)
+    spent = now - start
+    eta = (f"about {_duration(spent / done * (total - done))} left "
+           f"({_duration(spent / done)} per trial so far)" if done
+           else "the time left shows once the first trial finishes")
+    return f"**Now:** {phase} ({_duration(since)} ago) · {eta}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
 def _live(cfg: AppConfig, path: Path, was_live: bool) -> None:
     try:
         _reap(runs.meta(path).get("pid"))
@@ -219,6 +239,8 @@ def _live(cfg: AppConfig, path: Path, was_live: bool) -> None:
                    icon=":material/warning:")
     elapsed = float(meta.get("updated_at") or time.time()) - float(meta.get("created_at") or 0)
     in_flight = int(meta.get("n_pending") or 0) if status in LIVE else 0
+    if status in LIVE:
+        st.markdown(phase_line(meta, done, total, time.time()))
     st.progress(min(done / total, 1.0) if total else 0.0,
                 text=f"{done} / {total} trials · {in_flight} in flight · "
                      f"{int(meta.get('n_failed') or 0)} failed · {conf.strategy} · "

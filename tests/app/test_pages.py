@@ -406,3 +406,14 @@ def test_compare_page_puts_three_models_side_by_side_and_exports_them(run_dirs):
     assert len(at.get("plotly_chart")) >= 1
     _ok(at.multiselect(key="cmp_keep").unselect("mnasnet_a1").run())
     assert len(at.dataframe[0].value) == 2
+
+
+def test_search_page_phase_line_says_what_the_search_does_and_the_time_left():
+    from app.views.search import phase_line
+    meta = {"phase": "batch 2: 1 of 8 models trained on 2 workers", "phase_at": 100.0,
+            "created_at": 0.0}
+    line = phase_line(meta, 4, 10, now=120.0)
+    assert "batch 2: 1 of 8 models trained on 2 workers (20 s ago)" in line
+    assert "about 3.0 min left (30 s per trial so far)" in line  # 120 s / 4 trials x 6 left
+    first = phase_line({"created_at": 0.0}, 0, 10, now=1.0)
+    assert "starting the search process" in first and "first trial finishes" in first
