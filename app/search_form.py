@@ -62,6 +62,29 @@ def defaults(name: str = "") -> FormValues:
                       latency_source=c.latency.source, workers=c.workers, seed=c.seed)
 
 
+# The teacher's quick demo: the default search with a budget small enough that the first
+# trial lands within 30 s on 2 cores (benchmarks/quick_demo.py measures it from the click:
+# process start, T measured, the batch's models timed, one trained). Timing dominated it
+# (~6 s a model with the full protocol), so the demo times with fewer runs: a coarser figure,
+# recorded with the run's latency options; and it trains in the search's own process, which
+# has torch loaded already, where starting worker processes cost ~6 s before the first model.
+QUICK_DEMO = dict(trials=24, batch_size=2, subset=300, epochs=0.5)
+QUICK_DEMO_LATENCY = dict(warmup=2, runs=5, blocks=2)
+
+
+def quick_demo(name: str) -> FormValues:
+    """The default search's form values at the quick-demo budget (QUICK_DEMO)."""
+    return dataclasses.replace(defaults(name), **QUICK_DEMO)
+
+
+def quick_demo_config(name: str, space: SearchSpace):
+    """The quick demo's SearchConfig: `quick_demo`'s values, timed with QUICK_DEMO_LATENCY,
+    trained in the search's process."""
+    cfg = build_config(quick_demo(name), space)
+    return dataclasses.replace(cfg, executor="inprocess", workers=1, latency=dataclasses.replace(
+        cfg.latency, options={**cfg.latency.options, **QUICK_DEMO_LATENCY}))
+
+
 def default_name(strategy: str, preset: str) -> str:
     return f"{strategy}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}"
 

@@ -22,6 +22,9 @@ from mnas_core.store import RunStatus, TrialStatus
 
 URL = "search"
 KEEP = ()  # its widgets need not survive a visit elsewhere (the watched run is kept itself)
+# What benchmarks/quick_demo.py measured for the quick demo on this project's 2-core machine.
+QUICK_DEMO_MEASURED = ("Measured on this project's 2-core machine: its first result 23 s after "
+                       "the click, the default search's 70 s (benchmarks/quick_demo.py).")
 LIVE = (RunStatus.CREATED, RunStatus.RUNNING)  # statuses that keep the page refreshing
 # Material icons (rendered by Streamlit itself; emoji need fonts a machine may lack).
 STATUS_ICON = {RunStatus.CREATED: ":material/hourglass_top:",
@@ -96,9 +99,15 @@ def _form(cfg: AppConfig) -> None:
     if estimating:
         _estimate(values, edited if use_edited else SearchSpace())
         return
+    _start(cfg, values.name, lambda: search_form.build_config(
+        values, edited if use_edited else SearchSpace()))
+
+
+def _start(cfg: AppConfig, name: str, make_config) -> None:
+    """Start the search `make_config()` returns as runs_dir/NAME.db and watch it."""
     try:
-        path = search_form.run_path(cfg.runs_dir, values.name)
-        config = search_form.build_config(values, edited if use_edited else SearchSpace())
+        path = search_form.run_path(cfg.runs_dir, name)
+        config = make_config()
         cfg.runs_dir.mkdir(parents=True, exist_ok=True)
         pid = spawn_search(config, path)
     except (ValueError, OSError) as err:
@@ -108,6 +117,18 @@ def _form(cfg: AppConfig) -> None:
     runs.forget_run_list()
     st.toast(f"Search {path.stem} started (process {pid}).", icon=":material/rocket_launch:")
     st.rerun()
+
+
+def _quick_demo(cfg: AppConfig) -> None:
+    q = search_form.QUICK_DEMO
+    c = st.columns([1, 4], vertical_alignment="center")
+    c[1].caption(f"The default search at a classroom budget: {q['trials']} trials in batches "
+                 f"of {q['batch_size']}, {q['subset']} digits images, {q['epochs']:g} epochs "
+                 f"each. {QUICK_DEMO_MEASURED}")
+    if c[0].button("Quick demo", icon=":material/bolt:", key="search_quick",
+                   type="primary"):
+        name = search_form.default_name("demo", "soft")
+        _start(cfg, name, lambda: search_form.quick_demo_config(name, SearchSpace()))
 
 
 def _estimate(values: search_form.FormValues, space: SearchSpace) -> None:
@@ -274,6 +295,7 @@ def page(cfg: AppConfig) -> None:
     st.title("Run a search")
     df = _own_runs(cfg)
     any_running = not df.empty and df["status"].isin(LIVE).any()
+    _quick_demo(cfg)
     with st.expander("New search", expanded=not any_running, icon=":material/add_circle:"):
         _form(cfg)
     if df.empty:

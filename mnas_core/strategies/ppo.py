@@ -98,9 +98,17 @@ class PPOSearch(Strategy):
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             self.policy = Controller(space.vocab_sizes(), self.cfg.hidden)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.cfg.lr)
+        self._optimizer: torch.optim.Adam | None = None  # made on first use (`optimizer`)
         self.generator = torch.Generator().manual_seed(seed)
         self.baseline: float | None = None
+
+    @property
+    def optimizer(self) -> torch.optim.Adam:
+        """Adam over the policy, made when first needed: its first construction in a process
+        imports torch._dynamo (3-6 s here), which should not delay a search's first batch."""
+        if self._optimizer is None:
+            self._optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.cfg.lr)
+        return self._optimizer
 
     @torch.no_grad()
     def ask(self, n: int) -> list[Tokens]:
@@ -136,11 +144,15 @@ class PPOSearch(Strategy):
             self.optimizer.step()
 
     def state_dict(self) -> dict:
-        return {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state(), "baseline": self.baseline}
+        # None until the first tell: an optimiser that has taken no step holds nothing
+        return {"policy": self.policy.state_dict(), "generator": self.generator.get_state(),
+                "optimizer": None if self._optimizer is None else self._optimizer.state_dict(),
+                "baseline": self.baseline}
 
     def load_state_dict(self, state: dict) -> None:
         self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self._optimizer = None
+        if state["optimizer"] is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.baseline = state["baseline"]

@@ -80,6 +80,19 @@ def test_space_table_round_trip_and_inline_errors():
         space_table.table_to_space(table, space)
 
 
+def test_the_quick_demo_is_the_default_search_at_a_small_budget():
+    demo = search_form.quick_demo_config("demo", SearchSpace())
+    default = search_form.build_config(search_form.defaults("d"), SearchSpace())
+    q = search_form.QUICK_DEMO
+    assert (demo.trials, demo.batch_size, demo.dataset.train_images, demo.train.epochs) == (
+        q["trials"], q["batch_size"], q["subset"], q["epochs"])
+    assert demo.executor == "inprocess"  # no worker processes to start
+    assert demo.latency.source_config().runs == search_form.QUICK_DEMO_LATENCY["runs"]
+    same = ("strategy", "reward", "space", "seed")  # what it searches is the default search's
+    assert all(getattr(demo, f) == getattr(default, f) for f in same)
+    assert demo.dataset.name == default.dataset.name == "digits"  # offline
+
+
 def test_search_form_builds_the_core_config(tmp_path):
     v = search_form.FormValues(name="t", trials=4, batch_size=2, subset=200, epochs=0.5,
                                target_ms=10, preset="hard", workers=1, strategy="random")
