@@ -81,10 +81,13 @@ def list_runs(folders) -> pd.DataFrame:
 
 
 def run_label(row) -> str:
-    """'name · strategy · hard/soft · 300 trials' for pickers (a list_runs row)."""
+    """'name · strategy · hard/soft · 300 trials · status' for pickers (a list_runs row),
+    with the accuracy source when a training did not measure it ('predicted accuracy')."""
     try:
         kind = RewardConfig(None, float(row["alpha"]), float(row["beta"])).kind
     except (ValueError, TypeError, KeyError):  # list_runs leaves them empty when unreadable
         kind = "?"
-    return (f"{row['name']} · {row.get('strategy', '?')} · {kind} · "
+    source = row.get("accuracy")
+    said = f" · {source} accuracy" if isinstance(source, str) and source != "trained" else ""
+    return (f"{row['name']} · {row.get('strategy', '?')} · {kind}{said} · "
             f"{int(row.get('n_trials', 0) or 0)} trials · {row.get('status', '?')}")

@@ -35,16 +35,26 @@ def pick_run(cfg: AppConfig, key: str, label: str = "Run", on_change=None,
     if df is None:
         return None
     labels = {row["path"]: runs.run_label(row) for _, row in df.iterrows()}
-    first = int(df["n_trials"].fillna(0).to_numpy().argmax()) if largest_first else 0
+    first = 0
+    if largest_first:  # by position: the list may come sorted (newest first)
+        first = list(df.index).index(_trained_first(df)["n_trials"].fillna(0).idxmax())
     path = st.selectbox(label, list(labels), index=first, format_func=labels.get, key=key,
                         on_change=on_change)
     return Path(path) if path else None
+
+
+def _trained_first(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose accuracy a training measured, if there are any, else all of them: a
+    page should open on measured figures, not on a predicted search that happens to be big."""
+    trained = df[df["accuracy"] == "trained"] if "accuracy" in df else df
+    return trained if len(trained) else df
 
 
 def default_comparison(df: pd.DataFrame) -> list[str]:
     """A hard and a soft run when there are both (the paper's Figure 6), else the newest two.
     The pair shares a strategy where it can and has the most trials (not, say, a one-model
     single-op run that happens to use the soft reward)."""
+    df = _trained_first(df)
     by_size = df.sort_values("n_trials", ascending=False, kind="stable") \
         if "n_trials" in df else df
     hard = by_size[(by_size["alpha"] == 0) & (by_size["beta"] == -1)]

@@ -236,7 +236,7 @@ def _summary(path, meta: dict, counts: dict, last) -> dict:
 
 def list_runs(*folders: str | Path) -> pd.DataFrame:
     """One row per run file (*.db) in the folders: path, name, status, strategy, reward
-    settings, trial counts. Files that are not run stores of this schema are skipped."""
+    settings, trial counts, accuracy source (trained, predicted, ...). Files that are not run stores of this schema are skipped."""
     rows = []
     for folder in folders:
         for path in sorted(Path(folder).glob("*.db")):
@@ -251,9 +251,11 @@ def list_runs(*folders: str | Path) -> pd.DataFrame:
                          "strategy": cfg.get("strategy"), "alpha": reward.get("alpha"),
                          "beta": reward.get("beta"), "target_ms": reward.get("target_ms"),
                          "n_trials": meta["n_trials"], "n_failed": meta["n_failed"],
-                         "created_at": meta["created_at"]})
+                         "created_at": meta["created_at"],
+                         "accuracy": (cfg.get("accuracy") or {}).get("source", "trained")})
     return pd.DataFrame(rows, columns=["path", "name", "status", "strategy", "alpha", "beta",
-                                       "target_ms", "n_trials", "n_failed", "created_at"])
+                                       "target_ms", "n_trials", "n_failed", "created_at",
+                                       "accuracy"])
 
 
 @contextmanager

@@ -30,7 +30,7 @@ def test_main_routes_to_the_search_space_page(tmp_path):
              .run())
     assert at.title[0].value == "Search space"
     assert set(at.session_state["_nav"]) == {"space", "reward", "instant", "search",
-                                             "results", "inspector", "phone"}
+                                             "results", "compare", "inspector", "phone"}
 
 
 # ------------------------------------------------------------------ 1. search space
