@@ -4,7 +4,6 @@ diagrams, cost per block, and a CSV of it all. Models come from the zoo, from an
 here, or from the Results page ("Add to the comparison")."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -158,6 +157,6 @@ def page(cfg: AppConfig) -> None:
     c[0].download_button("Download CSV", compare.to_csv(table, aligned, entries),
                          file_name="comparison.csv", mime="text/csv",
                          icon=":material/download:", key="cmp_csv")
-    c[1].caption("PNG: the camera icon on each chart. The CSV holds the table, the aligned "
-                 "blocks and each model's block string. " + json.dumps(
-                     {"T ms": rcfg.target_ms, "alpha": rcfg.alpha, "beta": rcfg.beta}))
+    c[1].caption("PNG: the camera icon on each chart. The CSV holds the table (rewards "
+                 f"under α = {rcfg.alpha:g}, β = {rcfg.beta:g}, T = {rcfg.target_ms:g} ms), "
+                 "the aligned blocks and each model's block string.")

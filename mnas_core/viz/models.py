@@ -122,6 +122,12 @@ def compare_costs(costs: pd.DataFrame) -> go.Figure:
                                  marker_color=color, legendgroup=model, showlegend=False,
                                  hovertemplate="%{x}: %{y:.2f} ms<extra>" + model
                                  + "</extra>"), row=2, col=1)
+    # stem, block 1..N, head in that order, whichever model the first bar of a part is from
+    # (a removed block has no layers, so its part would otherwise join at the end)
+    blocks = sorted({p for p in costs["part"] if p.startswith("block ")},
+                    key=lambda p: int(p.split()[1]))
+    order = [p for p in ("stem", *blocks, "head") if p in set(costs["part"])]
+    fig.update_xaxes(categoryorder="array", categoryarray=order)
     fig.update_layout(barmode="group")
     if not timed:
         fig.update_yaxes(title="MACs (millions)")

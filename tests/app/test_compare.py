@@ -19,8 +19,7 @@ from tests.app.rundata import make_trials, write_run
 
 def pick(page, label: str) -> None:
     """Open the selectbox labelled `label` (its options then show as role "option")."""
-    page.locator('[data-testid="stSelectbox"]', has_text=label).locator(
-        '[data-baseweb="select"]').click()
+    page.get_by_role("combobox", name=label, exact=True).click()
 
 
 @pytest.mark.slow
@@ -50,7 +49,7 @@ def test_the_analyst_compares_three_models_and_downloads_the_comparison(tmp_path
         wait_idle(page)
         add.click()
         wait_idle(page)
-        page.get_by_role("button", name="Zoo model", exact=True).click()  # segmented control
+        page.get_by_text("Zoo model", exact=True).click()  # the segmented control
         wait_idle(page)
         pick(page, "Zoo model")
         page.get_by_role("option", name="mnasnet_a1", exact=True).click()

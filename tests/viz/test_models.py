@@ -49,3 +49,20 @@ def test_latency_evidence_correlates_on_held_out_models_only():
 def test_run_times_in_order():
     fig = viz.run_times((3.0, 3.1, 2.9))
     assert list(fig.data[0].y) == [3.0, 3.1, 2.9] and "warm-up" in fig.layout.title.text
+
+
+def test_compare_costs_groups_models_per_part_in_network_order():
+    from mnas_core import compare, zoo
+    from mnas_core.arch import parse_arch
+    mbv2 = zoo.get("mobilenet_v2")
+    cut = parse_arch(mbv2.to_string().replace("r3_k3_s11_e6_i64_o96,r3_k3_s22_e6_i96_o160",
+                                              "r0_k3_s11_e6_i64_o96,r3_k3_s22_e6_i64_o160"))
+    costs = compare.block_costs([compare.Entry("cut", cut), compare.Entry("full", mbv2)])
+    fig = viz.compare_costs(costs)
+    assert [t.name for t in fig.data] == ["cut", "full"] and fig.layout.barmode == "group"
+    # block 5 is removed in the first model, and still sits between block 4 and block 6
+    assert list(fig.layout.xaxis.categoryarray) == [
+        "stem", *[f"block {i}" for i in range(1, 8)], "head"]
+    assert len(fig.layout.annotations) == 0  # no latency row without predicted figures
+    timed = viz.compare_costs(costs.assign(**{"predicted ms": 1.0}))
+    assert len(timed.data) == 4 and len(timed.layout.annotations) == 2  # two subplot titles
