@@ -94,7 +94,8 @@ def _verified(paths: dict) -> None:
     for name, (table, scores) in checked.items():
         st.plotly_chart(viz.verified_scatter(table, scores), key=f"res_ver_{name}")
         shown = table.assign(predicted=100 * table.predicted, trained=100 * table.trained,
-                             difference=100 * table.difference)
+                             difference=100 * table.difference)[
+            ["trial", "predicted", "trained", "difference", "reward", "status", "error", "arch"]]
         st.dataframe(shown, hide_index=True, width="stretch", column_config={
             "predicted": st.column_config.NumberColumn("predicted top-1 %", format="%.2f"),
             "trained": st.column_config.NumberColumn("trained top-1 %", format="%.2f"),

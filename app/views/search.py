@@ -105,6 +105,9 @@ def _form(cfg: AppConfig) -> None:
 
 def _start(cfg: AppConfig, name: str, make_config) -> None:
     """Start the search `make_config()` returns as runs_dir/NAME.db and watch it."""
+    # Said at once: creating the run file opens its accuracy source (digits: a first import of
+    # scikit-learn, ~3 s), and the search's own phase line follows only after the rerun.
+    st.markdown("**Now:** starting the search: checking its settings, creating its run file")
     try:
         path = search_form.run_path(cfg.runs_dir, name)
         config = make_config()
