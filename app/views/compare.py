@@ -109,6 +109,13 @@ def _reward(picked: list[dict]) -> RewardConfig:
     return RewardConfig(float(t), alpha, beta)
 
 
+def _per_layer(arch) -> latency_info.LayerLatency:
+    try:
+        return latency_info.per_layer(arch)
+    except Exception as err:  # a locked or foreign database must not take the page down
+        return latency_info.LayerLatency(None, None, f"could not read the lookup table: {err}")
+
+
 def _aligned(table: pd.DataFrame, differs: pd.DataFrame) -> None:
     st.markdown("**Blocks, aligned.** Highlighted: a block whose choices (op, exp_ratio, "
                 "kernel, SE, skip, layers, filters) are not the same in every model.")
@@ -135,7 +142,7 @@ def page(cfg: AppConfig) -> None:
                              e["accuracy_how"], e["latency_ms"], e["latency_how"])
                for e in picked]
     rcfg = _reward(picked)
-    lat = [latency_info.per_layer(e.arch) for e in entries]
+    lat = [_per_layer(e.arch) for e in entries]
     table = compare.summary(entries, rcfg, [info.total_ms for info in lat])
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "accuracy %": st.column_config.NumberColumn(format="%.2f"),
