@@ -14,7 +14,8 @@ LAYERS = [
     ("modules", ["blocks", "builder"]),
     ("measure and train", ["latency", "phone", "data", "train", "accuracy"]),
     ("search parts", ["strategies", "executors", "dask_executor", "runfile", "runread",
-                      "store", "findings", "accuracy.predictor", "accuracy.predicted"]),
+                      "store", "findings", "compare", "accuracy.predictor",
+                      "accuracy.predicted"]),
     ("the loop", ["search", "background", "estimate", "verify"]),
     ("shells", ["cli", "viz", "testing", "__main__"]),
 ]
