@@ -32,17 +32,24 @@ PAGES = (  # (module, title, icon); each module owns its url path (URL)
 )
 
 
-# Widget values worth keeping while the user visits other pages (Streamlit forgets the state
-# of widgets a run does not draw; re-assigning makes it plain session state that survives).
-# Each page lists its own in KEEP.
-KEEP = tuple(key for mod, _, _ in PAGES for key in mod.KEEP)
+
+
+def keep_other_pages_state(current_url: str) -> None:
+    """Widget values worth keeping while the user visits other pages (each page lists its
+    own in KEEP): Streamlit forgets the state of widgets a run does not draw, and
+    re-assigning makes it plain session state that survives. Only the other pages' keys: a
+    re-assigned widget of the page being drawn is sent back to the browser, and under a held
+    arrow key that reset the slider mid-move, so the page never settled."""
+    for mod, _, _ in PAGES:
+        if mod.URL == current_url:
+            continue
+        for key in mod.KEEP:
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
 
 
 def main(argv: list[str]) -> None:
     cfg = parse_args(argv)
-    for key in KEEP:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
     st.set_page_config(page_title="MNAS Explorer", page_icon=":material/hub:", layout="wide")
     pages = [st.Page(functools.partial(mod.page, cfg), title=title, icon=icon,
                      url_path=mod.URL, default=i == 0)
@@ -52,7 +59,9 @@ def main(argv: list[str]) -> None:
         st.markdown("### MNAS Explorer")
         st.caption("Platform-aware neural architecture search, after Tan et al., "
                    "*MnasNet*, CVPR 2019.")
-    st.navigation(pages).run()
+    current = st.navigation(pages)
+    keep_other_pages_state(current.url_path)
+    current.run()
 
 
 main(sys.argv[1:])

@@ -107,18 +107,22 @@ def _choices(b: BlockSpec) -> tuple | None:
     return None if not b.repeats else tuple(getattr(b, c) for c in CHOICES)
 
 
-def block_costs(entries: list[Entry], per_layer_ms: list[pd.Series | None] | None = None
-                ) -> pd.DataFrame:
+def block_costs(entries: list[Entry], per_layer_ms: list[pd.Series | None] | None = None,
+                by: str = "block") -> pd.DataFrame:
     """Long table of each model's MACs (millions) and, where `per_layer_ms` gives one per
     entry (aligned with mnas_core.profile.profile's rows), predicted ms, per part of the
-    network: stem, block 1..N, head. Columns model, part, MACs M, predicted ms."""
+    network: stem, block 1..N (`by="layer"`: layer j of block i as "i.j"), head. Columns
+    model, part, MACs M, predicted ms."""
+    if by not in ("block", "layer"):
+        raise ValueError(f"by must be 'block' or 'layer', not {by!r}")
     per_layer_ms = per_layer_ms or [None] * len(entries)
     out = []
     for e, ms in zip(entries, per_layer_ms):
         prof = profile(e.arch)
         # profile() numbers blocks from 1 and leaves stem, head and classifier unnumbered
-        part = [f"block {b}" if b != "" else ("stem" if k == "stem" else "head")
-                for b, k in zip(prof["block"], prof["kind"])]
+        part = [("stem" if k == "stem" else "head") if b == "" else
+                f"block {b}" if by == "block" else f"{b}.{j}"
+                for b, j, k in zip(prof["block"], prof["layer"], prof["kind"])]
         frame = pd.DataFrame({"part": part, "macs": prof["macs"].to_numpy() / 1e6,
                               "ms": ms.to_numpy() if ms is not None else math.nan})
         g = frame.groupby("part", sort=False).sum(min_count=1)

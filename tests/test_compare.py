@@ -61,6 +61,19 @@ def test_block_costs_sum_to_the_model_s_macs_per_part():
     assert timed["predicted ms"].sum() == pytest.approx(ms.sum())
 
 
+def test_layer_costs_split_each_block_into_its_layers():
+    costs = compare.block_costs([compare.Entry("a1", A1)], by="layer")
+    prof = profile(A1)
+    assert len(costs) == len(prof) - (~prof["block"].astype(bool)).sum() + 2  # + stem, head
+    assert list(costs.part[:4]) == ["stem", "1.1", "2.1", "2.2"]
+    blocks = compare.block_costs([compare.Entry("a1", A1)])
+    per_block = costs.assign(part=costs.part.str.split(".").str[0].map(
+        lambda p: p if p in ("stem", "head") else f"block {p}")).groupby("part", sort=False)
+    assert per_block["MACs M"].sum().tolist() == pytest.approx(blocks["MACs M"].tolist())
+    with pytest.raises(ValueError, match="block' or 'layer"):
+        compare.block_costs([compare.Entry("a1", A1)], by="op")
+
+
 def test_published_figures_of_zoo_models_come_from_the_cited_table():
     a1 = compare.published("mnasnet_a1")
     assert a1["top1"] == 75.2 and a1["pixel1_ms"] == 78 and "mnasnet" in a1["source"]

@@ -18,7 +18,7 @@ from mnas_core.reward import PRESETS, RewardConfig
 URL = "compare"
 PICKED = "cmp_models"  # session state: the models in the comparison, as plain dicts
 KEPT = "cmp_keep"      # the multiselect of the models shown (clearing one removes it)
-KEEP = ("cmp_from", "cmp_zoo", "cmp_run", "cmp_preset", "cmp_target")
+KEEP = ("cmp_from", "cmp_zoo", "cmp_run", "cmp_preset", "cmp_target", "cmp_by")
 FROM = ("Trial of a run", "Zoo model")
 HIGHLIGHT = "background-color: #FFF3C4"  # a block whose choices differ between the models
 PNG = {"toImageButtonOptions": {"format": "png", "filename": "comparison", "scale": 2}}
@@ -158,7 +158,9 @@ def page(cfg: AppConfig) -> None:
         for e in entries:
             st.plotly_chart(diagram.block_diagram(e.arch, title=e.label),
                             key=f"cmp_diag_{e.label}", config=PNG)
-    costs = compare.block_costs(entries, [info.per_layer for info in lat])
+    st.session_state.setdefault("cmp_by", "block")
+    by = st.segmented_control("Cost per", ("block", "layer"), key="cmp_by") or "block"
+    costs = compare.block_costs(entries, [info.per_layer for info in lat], by=by)
     st.plotly_chart(viz.compare_costs(costs), key="cmp_costs", config=PNG)
     c = st.columns([1, 3], vertical_alignment="center")
     c[0].download_button("Download CSV", compare.to_csv(table, aligned, entries),

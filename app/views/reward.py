@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import analysis, runs, widgets
 from app.config import AppConfig
+from app.views import compare
 from mnas_core import viz
 from mnas_core.reward import PRESETS, RewardConfig, beta_from_tradeoff
 
@@ -48,10 +49,12 @@ def _controls(app: AppConfig) -> RewardConfig | None:
         first = listed["path"].iloc[0] if len(listed) else None
         st.session_state["rw_T"] = float((first and _run_target(first)) or 75.0)
     st.session_state["rw_T"] = float(st.session_state["rw_T"])
-    if st.session_state["rw_T"] not in T_STEPS:
-        steps = tuple(sorted({*T_STEPS, float(st.session_state["rw_T"])}))
-    else:
-        steps = T_STEPS
+    # A run's own T (10.545 ms) joins the steps and stays: had it left the options as soon as
+    # the slider moved off it, the options (part of the widget's identity) would change and a
+    # held arrow key never settled (benchmarks/slider.py).
+    extra = st.session_state.setdefault("rw_T_extra", set())
+    extra.add(st.session_state["rw_T"])
+    steps = tuple(sorted({*T_STEPS, *extra}))
     b = st.columns([1, 1, 2], vertical_alignment="center")
     b[0].button("Hard constraint", on_click=_set, args=PRESETS["hard"], width="stretch",
                 help="α = 0, β = -1: no reward for beating T, a steep penalty above it")
@@ -138,8 +141,22 @@ def _rerank(app: AppConfig, cfg: RewardConfig) -> None:
                 delta_color="off", delta_arrow="off", border=True)
     left, right = st.columns([1.2, 1])
     with left:
-        st.dataframe(analysis.top_table(ranked), hide_index=True, width="stretch")
-        st.caption(f"Re-scored {len(ranked):,} trials in {elapsed:.0f} ms.")
+        small = st.column_config.NumberColumn(width="small")
+        event = st.dataframe(analysis.top_table(ranked), hide_index=True, width="stretch",
+                             on_select="rerun", selection_mode="multi-row", key="rw_top",
+                             column_config={"rank": small, "trial": small,
+                                            "accuracy %": small, "latency ms": small,
+                                            "recorded rank": st.column_config.NumberColumn(
+                                                "was", width="small",
+                                                help="rank under the recorded reward")})
+        rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+        c = st.columns([1.4, 2], vertical_alignment="center")
+        if c[0].button("Add to the comparison", icon=":material/compare:", key="rw_compare",
+                       disabled=not rows, help="select rows of the table first"):
+            for i in rows:
+                st.toast(compare.add(compare.trial_entry(path, ranked.iloc[i], conf)))
+        c[1].caption(f"Re-scored {len(ranked):,} trials in {elapsed:.0f} ms. Select rows to "
+                     "add them to Compare models.")
     with right:
         st.plotly_chart(viz.rank_slope(ranked), key="rw_slope")
     shown = df.assign(reward=ranked["reward_now"].reindex(df.index))
@@ -152,6 +169,8 @@ def page(app: AppConfig) -> None:
     st.title("Reward explorer")
     st.latex(r"R(m) = ACC(m)\cdot\left[\frac{LAT(m)}{T}\right]^{w},\qquad "
              r"w=\begin{cases}\alpha & LAT(m)\le T\\ \beta & \text{otherwise}\end{cases}")
+    # Not a fragment: benchmarks/slider.py measured one no faster for a single move, and with
+    # it a held arrow key queued one rerun per press (20 presses: 14 s instead of ~7 s).
     cfg = _controls(app)
     if cfg is None:
         return

@@ -122,13 +122,19 @@ def compare_costs(costs: pd.DataFrame) -> go.Figure:
                                  marker_color=color, legendgroup=model, showlegend=False,
                                  hovertemplate="%{x}: %{y:.2f} ms<extra>" + model
                                  + "</extra>"), row=2, col=1)
-    # stem, block 1..N, head in that order, whichever model the first bar of a part is from
-    # (a removed block has no layers, so its part would otherwise join at the end)
-    blocks = sorted({p for p in costs["part"] if p.startswith("block ")},
-                    key=lambda p: int(p.split()[1]))
-    order = [p for p in ("stem", *blocks, "head") if p in set(costs["part"])]
+    # stem, the blocks (or layers) in network order, head, whichever model the first bar of
+    # a part is from (a part one model lacks would otherwise join at the end)
+    order = sorted(set(costs["part"]), key=_part_order)
     fig.update_xaxes(categoryorder="array", categoryarray=order)
     fig.update_layout(barmode="group")
     if not timed:
         fig.update_yaxes(title="MACs (millions)")
-    return layout(fig, "Cost per block", height=520 if timed else 340, grid=timed)
+    by = "layer" if any("." in p for p in order) else "block"
+    return layout(fig, f"Cost per {by}", height=520 if timed else 340, grid=timed)
+
+
+def _part_order(part: str) -> tuple:
+    """stem < "block 2" (or layer "2.1") < "block 10" < head."""
+    if part in ("stem", "head"):
+        return (part == "head", ())
+    return (False, tuple(int(n) for n in part.removeprefix("block ").split(".")))

@@ -9,16 +9,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import (REWARD_SCALE, WEBGL_ABOVE, empty_figure, front_line, layout, run_color,
-                    shared_bins, successful, target_line)
+from .style import (REWARD_SCALE, WEBGL_ABOVE, empty_figure, fit_pareto_axes, front_line, layout,
+                    run_color, shared_bins, successful, target_line)
 
 SINGLE_OP_SYMBOLS = ("x", "diamond", "square", "cross", "star", "triangle-up")
-
-
-def _hover(df: pd.DataFrame) -> tuple[np.ndarray, str]:
-    data = np.stack([df["trial"].to_numpy(), df["reward"].to_numpy(float)], axis=-1)
-    return data, ("trial %{customdata[0]}<br>accuracy %{y:.2f}%<br>latency %{x:.2f} ms"
-                  "<br>reward %{customdata[1]:.4f}<extra></extra>")
 
 
 def _scatter(n: int):
@@ -33,13 +27,20 @@ def pareto_scatter(df: pd.DataFrame, target_ms: float | None = None,
     ok = successful(df)
     if ok.empty:
         return empty_figure("No finished trials yet")
-    custom, hover = _hover(ok)
-    fig = go.Figure(_scatter(len(ok))(
-        x=ok["latency_ms"], y=100 * ok["accuracy"], mode="markers", name="trials",
-        customdata=custom, hovertemplate=hover,
-        marker=dict(size=7 if len(ok) < 500 else 5, color=ok["reward"], colorscale=REWARD_SCALE,
+    pts = _distinct(ok)
+    repeated = pts["samples"] > 1
+    size = 7 if len(pts) < 500 else 5
+    fig = go.Figure(_scatter(len(pts))(
+        x=pts["latency_ms"], y=100 * pts["accuracy"], mode="markers", name="trials",
+        customdata=np.stack([pts["trial"], pts["reward"], pts["samples"]], axis=-1),
+        hovertemplate="trial %{customdata[0]} (sampled %{customdata[2]}x)<br>accuracy "
+                      "%{y:.2f}%<br>latency %{x:.2f} ms<br>reward %{customdata[1]:.4f}"
+                      "<extra></extra>",
+        # A model sampled again is one point, drawn larger: a converged controller repeats.
+        marker=dict(size=np.where(repeated, size + np.minimum(2 * np.log2(pts["samples"]), 10),
+                                  size), color=pts["reward"], colorscale=REWARD_SCALE,
                     opacity=0.85, colorbar=dict(title="reward", thickness=12),
-                    line=dict(width=0.5, color="white") if len(ok) < 500 else None)))
+                    line=dict(width=0.5, color="white") if len(pts) < 500 else None)))
     fx, fy = front_line(ok)
     fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines+markers", name="Pareto front",
                              line=dict(color="#222", width=1.5, shape="hv"),
@@ -55,10 +56,22 @@ def pareto_scatter(df: pd.DataFrame, target_ms: float | None = None,
                                  mode="markers", name="winner", hoverinfo="skip",
                                  marker=dict(size=18, symbol="star", color="#d62728",
                                              line=dict(width=1, color="#222"))))
-    target_line(fig, target_ms)
+    fit_pareto_axes(fig, ok["latency_ms"], 100 * ok["accuracy"], target_ms)
     fig.update_xaxes(title="latency (ms)")
     fig.update_yaxes(title="accuracy (%)")
-    return layout(fig, title, height=420)
+    fig = layout(fig, title, height=420)
+    if repeated.any():
+        fig.update_layout(title_subtitle_text=f"{len(ok):,} trials, {len(pts):,} distinct "
+                          "models (larger: sampled more than once)")
+    return fig
+
+
+def _distinct(ok: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct (latency, accuracy) point, i.e. per model sampled (its first
+    trial, its reward, how many times it was sampled). A 10,000-trial PPO run has ~1,900."""
+    return (ok.groupby(["latency_ms", "accuracy"], sort=False)
+              .agg(trial=("trial", "first"), reward=("reward", "first"),
+                   samples=("trial", "size")).reset_index())
 
 
 def pareto_overlay(runs: dict[str, pd.DataFrame], target_ms: float | None = None,
@@ -92,7 +105,8 @@ def pareto_overlay(runs: dict[str, pd.DataFrame], target_ms: float | None = None
                                  name=f"single op: {op}",
                                  marker=dict(size=13, symbol=symbol,
                                              line=dict(width=1, color="#222"))))
-    target_line(fig, target_ms)
+    shown = pd.concat([successful(d) for d in [*runs.values(), *(singles or {}).values()]])
+    fit_pareto_axes(fig, shown["latency_ms"], 100 * shown["accuracy"], target_ms)
     fig.update_xaxes(title="latency (ms)")
     fig.update_yaxes(title="accuracy (%)")
     return layout(fig, title, height=440)

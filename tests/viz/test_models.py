@@ -66,3 +66,9 @@ def test_compare_costs_groups_models_per_part_in_network_order():
     assert len(fig.layout.annotations) == 0  # no latency row without predicted figures
     timed = viz.compare_costs(costs.assign(**{"predicted ms": 1.0}))
     assert len(timed.data) == 4 and len(timed.layout.annotations) == 2  # two subplot titles
+    layers = viz.compare_costs(compare.block_costs([compare.Entry("cut", cut),
+                                                    compare.Entry("full", mbv2)], by="layer"))
+    order = list(layers.layout.xaxis.categoryarray)
+    assert order[:4] == ["stem", "1.1", "2.1", "2.2"] and order[-1] == "head"
+    assert order.index("4.4") < order.index("5.1") < order.index("6.1")  # 5.x: "full" only
+    assert "per layer" in layers.layout.title.text

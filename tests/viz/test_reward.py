@@ -22,8 +22,11 @@ def test_rank_slope_one_line_per_ranked_trial_capped_at_top():
                                                               11, 12],
                           "rank_now": [12, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1]})
     fig = viz.rank_slope(table, top=10)
-    assert len(fig.data) == 11  # trial 10 is outside the top 10 before and after
-    first = fig.data[0]
-    assert list(first.y) == [1, 11] and first.line.color == "#E45756"  # fell out: red
-    assert fig.data[-1].line.color == "#54A24B"  # trial 11 rose to the top: green
+    lines = {tr.line.color: np.asarray(tr.y, float).reshape(-1, 3)[:, :2].tolist()
+             for tr in fig.data if tr.mode == "lines+markers"}
+    assert lines["#E45756"] == [[1, 11]]        # trial 0 fell out of the top: red, to ">10"
+    assert lines["#54A24B"] == [[11, 1]]        # trial 11 rose to the top: green
+    assert len(lines["#999"]) == 9              # trials 1-9 kept their rank; trial 10 is
+    labels = [t for tr in fig.data if tr.mode == "markers+text" for t in tr.text]  # outside both
+    assert sorted(labels) == sorted(f"#{n}" for n in [*range(10), *range(1, 10), 11])
     assert "No ranked" in viz.rank_slope(table.iloc[:0]).layout.annotations[0].text
