@@ -32,8 +32,6 @@ PAGES = (  # (module, title, icon); each module owns its url path (URL)
 )
 
 
-
-
 def keep_other_pages_state(current_url: str) -> None:
     """Widget values worth keeping while the user visits other pages (each page lists its
     own in KEEP): Streamlit forgets the state of widgets a run does not draw, and

@@ -17,6 +17,10 @@ The baseline, in the same run, is the same page re-ranking a run of 1 trial (a r
 single-op network): the ratio says what the run's size costs.
 
     python -m benchmarks.slider [--moves 7] [--burst 20] [--trials 10000] [--db DB]
+                                [--big-run RUN.db] [--slider alpha T]
+
+On a fresh machine the lookup table is built first (15-25 min, once); `--big-run` re-ranks a
+run you already have instead of making one.
 
 The browser helpers are the browser tests' own (tests/app/browser.py).
 """

@@ -3,6 +3,7 @@ reward and latency over the search."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from mnas_core import viz
 from mnas_core.pareto import pareto_mask
@@ -35,6 +36,36 @@ def test_pareto_scatter_marks_the_top_trials_and_the_winner():
     assert top.name == "top 10 by reward" and np.allclose(top.x, best.latency_ms)
     assert winner.name == "winner" and winner.x[0] == ok.loc[ok.reward.idxmax(), "latency_ms"]
     assert len(viz.pareto_scatter(df, 4.0).data) == 2  # unmarked by default
+
+
+def test_a_model_sampled_again_is_one_larger_point_with_its_count():
+    df = trials(40)
+    ok = df.dropna(subset=["accuracy", "latency_ms"])
+    again = pd.concat([df, ok.iloc[[0, 0, 0, 5]].assign(trial=[100, 101, 102, 103])])
+    fig = viz.pareto_scatter(again, 4.0)
+    pts = fig.data[0]
+    assert len(pts.x) == len(ok)                         # 4 repeats, no new points
+    samples = np.asarray(pts.customdata)[:, 2]
+    assert sorted(samples[samples > 1]) == [2, 4]        # trial 0's model 4 times, the 6th's 2
+    sizes = np.asarray(pts.marker.size)
+    assert sizes[samples == 4][0] > sizes[samples == 2][0] > sizes[samples == 1][0]
+    assert f"{len(again.dropna(subset=['accuracy'])):,} trials, {len(ok):,} distinct" \
+        in fig.layout.title.subtitle.text
+    assert not viz.pareto_scatter(df, 4.0).layout.title.subtitle.text  # no repeats, no note
+
+
+def test_pareto_axes_fit_the_trials_and_a_far_target_is_named_at_the_edge():
+    df = trials(80)  # latencies in [1, 9] ms
+    near = viz.pareto_scatter(df, 4.0)
+    lo, hi = near.layout.xaxis.range
+    assert 0.5 < lo < 1.2 and 8.8 < hi < 9.5
+    far = viz.pareto_scatter(df, 75.0)
+    assert far.layout.xaxis.range[1] < 10                # not stretched to 75 ms
+    assert not far.layout.shapes                         # no line off the chart ...
+    assert any(a.text.startswith("T = 75 ms") for a in far.layout.annotations)  # ... named
+    y_lo, y_hi = far.layout.yaxis.range
+    acc = 100 * df.accuracy.dropna()
+    assert y_lo <= acc.min() and acc.max() <= y_hi <= 100
 
 
 def test_comparison_charts_one_trace_set_per_run():
