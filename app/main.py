@@ -32,14 +32,15 @@ PAGES = (  # (module, title, icon); each module owns its url path (URL)
 )
 
 
-def keep_other_pages_state(current_url: str) -> None:
+def keep_other_pages_state(current) -> None:
     """Widget values worth keeping while the user visits other pages (each page lists its
     own in KEEP): Streamlit forgets the state of widgets a run does not draw, and
-    re-assigning makes it plain session state that survives. Only the other pages' keys: a
-    re-assigned widget of the page being drawn is sent back to the browser, and under a held
-    arrow key that reset the slider mid-move, so the page never settled."""
+    re-assigning makes it plain session state that survives. Only the keys of pages other
+    than `current` (the module of the page being drawn): a re-assigned widget of the page
+    being drawn is sent back to the browser, and under a held arrow key that reset the slider
+    mid-move, so the page never settled."""
     for mod, _, _ in PAGES:
-        if mod.URL == current_url:
+        if mod is current:
             continue
         for key in mod.KEEP:
             if key in st.session_state:
@@ -58,7 +59,9 @@ def main(argv: list[str]) -> None:
         st.caption("Platform-aware neural architecture search, after Tan et al., "
                    "*MnasNet*, CVPR 2019.")
     current = st.navigation(pages)
-    keep_other_pages_state(current.url_path)
+    # by the page's url_path, which Streamlit reports as "" for the default page
+    owner = {pg.url_path: mod for (mod, _, _), pg in zip(PAGES, pages)}.get(current.url_path)
+    keep_other_pages_state(owner)
     current.run()
 
 

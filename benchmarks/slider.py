@@ -104,8 +104,7 @@ def measure(url: str, slider: str, moves: int, burst: int) -> dict:
 
 
 def main() -> int:
-    from benchmarks.instant import default_db, load_note
-    from tests.app.browser import CHROMIUM, running_app
+    from tests.app.browser import CHROMIUM
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=7, help="single moves per case (median)")
@@ -123,6 +122,18 @@ def main() -> int:
         print(f"error: needs Debian's chromium at {CHROMIUM} (apt-get install chromium)",
               file=sys.stderr)
         return 2
+    try:
+        report(args)
+    except (ValueError, OSError, TimeoutError, RuntimeError) as err:  # a bad --big-run, a
+        print(f"error: {err}", file=sys.stderr)                       # page that never settled
+        return 2
+    return 0
+
+
+def report(args) -> None:
+    from benchmarks.instant import default_db, load_note
+    from tests.app.browser import running_app
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cases = {"1": tmp / "one", "300": tmp / "r300", f"{args.trials:,}": tmp / "big"}
@@ -154,7 +165,6 @@ def main() -> int:
                 ok = "" if name == "1" else ("  yes" if r["move"] < TARGET_S else "  NO")
                 print(f"{slider:>6} {name:>7} {r['move']:7.2f} {r['worst']:8.2f} "
                       f"{r['burst']:8.2f} {r['move'] / base:9.1f}x{ok}", flush=True)
-    return 0
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def rank_slope(table: pd.DataFrame, top: int = 10) -> go.Figure:
     now = t["rank_now"].to_numpy()
     left, right = np.minimum(before, top + 1), np.minimum(now, top + 1)
     fig = go.Figure()
-    # One trace per direction (lines split by None), not one per trial: a slider move redraws
+    # One trace per direction (lines split by NaN gaps), not one per trial: a slider move redraws
     # this chart, and 20 traces cost 20 validations here and 20 SVG groups in the browser.
     for moved, color in ((now < before, "#54A24B"), (now > before, "#E45756"),
                          (now == before, "#999")):
