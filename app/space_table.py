@@ -8,15 +8,19 @@ import pandas as pd
 from mnas_core.space import BlockOptions, SearchSpace
 
 # table column -> (BlockOptions field, cast, suggestions offered in the editor's dropdown,
-# column width in pixels: wide enough for the paper's default options on one line)
+# column width in pixels: wide enough for the paper's default options on one line, and all
+# columns together within the main area of a 1400 px window (~940 px beside the sidebar))
 COLUMNS = {
-    "ops": ("ops", str, ["conv", "sepconv", "mbconv3", "mbconv6", "mbconv4"], 255),
-    "kernels": ("kernels", int, ["3", "5", "7"], 70),
-    "SE ratios": ("se_ratios", float, ["0", "0.25", "0.5"], 85),
-    "skip ops": ("skips", str, ["pool", "identity", "none"], 165),
-    "filter mults": ("filter_mults", float, ["0.5", "0.75", "1", "1.25", "1.5"], 125),
-    "layer deltas": ("layer_deltas", int, ["-2", "-1", "0", "1", "2"], 95),
+    "ops": ("ops", str, ["conv", "sepconv", "mbconv3", "mbconv6", "mbconv4"], 268),
+    "kernels": ("kernels", int, ["3", "5", "7"], 76),
+    "SE ratios": ("se_ratios", float, ["0", "0.25", "0.5"], 84),
+    "skip ops": ("skips", str, ["pool", "identity", "none"], 160),
+    "filter mults": ("filter_mults", float, ["0.5", "0.75", "1", "1.25", "1.5"], 114),
+    "layer deltas": ("layer_deltas", int, ["-2", "-1", "0", "1", "2"], 104),
 }
+# The fixed MobileNetV2 skeleton in one read-only column: "56² 24×2 s2" is a 56x56 input,
+# 24 filters, 2 layers, stride 2 (separate columns pushed the options off-screen at 1400 px).
+SKELETON = "skeleton"
 HELP = {
     "ops": "ConvOps this block may use: conv, sepconv, mbconvN (N = expansion ratio)",
     "kernels": "depthwise / conv kernel sizes (3, 5 or 7)",
@@ -36,8 +40,7 @@ def space_to_table(space: SearchSpace) -> pd.DataFrame:
     sizes = input_sizes(space)
     for i, (opts, (out, layers, stride)) in enumerate(zip(space.blocks, space.skeleton), 1):
         # The MobileNetV2 skeleton sits beside the options it is searched around (read-only).
-        row = {"block": i, "input": sizes[i - 1], "filters": out, "layers": layers,
-               "stride": stride}
+        row = {"block": i, SKELETON: f"{sizes[i - 1]}² {out}×{layers} s{stride}"}
         for col, (name, *_) in COLUMNS.items():
             row[col] = [_fmt(v) for v in getattr(opts, name)]
         rows.append(row)
@@ -79,11 +82,11 @@ def table_to_space(table: pd.DataFrame, base: SearchSpace) -> SearchSpace:
 
 
 def input_sizes(space: SearchSpace) -> list[str]:
-    """Input resolution of each block at the space's resolution ("56x56")."""
+    """Input side of each block at the space's resolution ("56" for 56x56)."""
     out, res = [], (space.resolution - 1) // (1 if space.small_input else 2) + 1
     reduced = False  # small_input runs the first stride-2 block at stride 1 (builder.py)
     for _, _, stride in space.skeleton:
-        out.append(f"{res}x{res}")
+        out.append(str(res))
         if space.small_input and stride == 2 and not reduced:
             stride, reduced = 1, True
         res = (res - 1) // stride + 1

@@ -8,6 +8,7 @@ trial brings its run's figures, a zoo model its published ImageNet top-1 and Pix
 (`published`), and the caller adds what a source predicts."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -75,6 +76,38 @@ def summary(entries: list[Entry], rcfg: RewardConfig,
                      "MACs M": prof["macs"].sum() / 1e6,
                      "reward": r})
     return pd.DataFrame(rows)
+
+
+# summary() column -> (row label, number format) for side_by_side; text columns have none.
+SHOWN = {"accuracy %": ("accuracy %", "{:.2f}"), "accuracy from": ("accuracy from", None),
+         "latency ms": ("latency ms (recorded)", "{:.2f}"), "latency from": ("latency from", None),
+         "predicted latency ms": ("predicted latency ms", "{:.2f}"),
+         "params M": ("params M", "{:.2f}"), "MACs M": ("MACs M", "{:.0f}"),
+         "reward": ("reward", "{:.4f}")}
+
+
+def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
+    """summary() turned for reading: one column per model, one row per figure, as text
+    ("—" where a figure is missing). Models as columns, like the aligned blocks, so each
+    origin text has a model's whole column and 2-4 models fit a 1400 px window."""
+    rows = {}
+    for col, (label, fmt) in SHOWN.items():
+        rows[label] = ["—" if v is None or (isinstance(v, float) and math.isnan(v))
+                       else (fmt.format(v) if fmt else str(v)) for v in table[col]]
+    return pd.DataFrame(rows, index=table["model"]).T
+
+
+def budget_words(budget_json: str | None) -> str:
+    """A run's training budget (TrainConfig fields as JSON) in words: "2 epochs, 500 steps";
+    "" for none or unreadable."""
+    try:
+        budget = json.loads(budget_json) if budget_json else {}
+    except (TypeError, ValueError):
+        return ""
+    if not isinstance(budget, dict):
+        return ""
+    return ", ".join(f"{v:g} {k}" if isinstance(v, (int, float)) else f"{k} {v}"
+                     for k, v in budget.items() if v is not None and not isinstance(v, bool))
 
 
 def block_cell(b: BlockSpec | None) -> str:

@@ -32,6 +32,24 @@ def test_summary_scores_each_model_under_the_given_reward_and_keeps_the_origins(
     assert soft.reward[0] == pytest.approx(0.75 * 1.2 ** -0.07)
 
 
+def test_side_by_side_puts_each_model_in_a_column_and_marks_missing_figures():
+    es = [compare.Entry("a", A1, 0.75, "trained", 12.0, "measured"),
+          compare.Entry("b", MBV2, 0.70, "predicted", None, "not timed")]
+    view = compare.side_by_side(compare.summary(es, RewardConfig(10.0, 0.0, -1.0), [11.5, None]))
+    assert list(view.columns) == ["a", "b"]
+    assert view.loc["accuracy %", "a"] == "75.00" and view.loc["accuracy from", "b"] == "predicted"
+    assert view.loc["latency ms (recorded)", "b"] == "—" and view.loc["reward", "b"] == "—"
+    assert view.loc["predicted latency ms", "a"] == "11.50"
+    assert view.loc["MACs M", "a"] == f"{profile(A1)['macs'].sum() / 1e6:.0f}"
+
+
+def test_a_training_budget_reads_as_words():
+    assert compare.budget_words('{"epochs": 2.0, "steps": null}') == "2 epochs"
+    assert compare.budget_words('{"epochs": 0.5, "steps": 300}') == "0.5 epochs, 300 steps"
+    assert compare.budget_words(None) == compare.budget_words("{not json") == ""
+    assert compare.budget_words("[1, 2]") == ""
+
+
 def test_blocks_align_by_position_and_mark_only_the_blocks_that_differ():
     k5 = dataclasses.replace(MBV2.blocks[2], kernel=5)
     other = MBV2.replace(blocks=MBV2.blocks[:2] + (k5,) + MBV2.blocks[3:])

@@ -32,8 +32,8 @@ def trial_entry(path: Path, row, conf) -> dict:
         how = f"{source} (not a measurement)"
     else:
         budget = row.get("train_budget")
-        how = f"proxy training on {conf.dataset.name}" + (
-            f", {budget}" if isinstance(budget, str) else "")
+        words = compare.budget_words(budget if isinstance(budget, str) else None)
+        how = f"proxy training on {conf.dataset.name}" + (f", {words}" if words else "")
     ok = pd.notna(row["accuracy"]) and pd.notna(row["latency_ms"])
     return {"label": f"{path.stem} #{int(row['trial'])}",
             "arch": conf.latency.deployed(parse_arch(row["arch"])).to_string(),
@@ -47,10 +47,9 @@ def zoo_entry(name: str) -> dict:
     pub = compare.published(name)
     return {"label": name, "arch": zoo.get(name).to_string(),
             "accuracy": pub["top1"] / 100 if pub else None,
-            "accuracy_how": f"published ImageNet top-1 ({pub['source']})" if pub
-            else "not recorded",
+            "accuracy_how": "published ImageNet top-1" if pub else "not recorded",
             "latency_ms": None,
-            "latency_how": f"not timed here; published Pixel 1: {pub['pixel1_ms']:g} ms"
+            "latency_how": f"not timed here (Pixel 1: {pub['pixel1_ms']:g} ms)"
             if pub else "not timed here", "target_ms": None}
 
 
@@ -144,14 +143,11 @@ def page(cfg: AppConfig) -> None:
     rcfg = _reward(picked)
     lat = [_per_layer(e.arch) for e in entries]
     table = compare.summary(entries, rcfg, [info.total_ms for info in lat])
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "accuracy %": st.column_config.NumberColumn(format="%.2f"),
-        "latency ms": st.column_config.NumberColumn("latency ms (recorded)", format="%.2f"),
-        "predicted latency ms": st.column_config.NumberColumn(
-            "predicted latency ms", format="%.2f", help=lat[0].note),
-        "params M": st.column_config.NumberColumn(format="%.2f"),
-        "MACs M": st.column_config.NumberColumn(format="%.0f"),
-        "reward": st.column_config.NumberColumn(format="%.4f")})
+    st.dataframe(compare.side_by_side(table), width="stretch")
+    sources = sorted({p["source"] for e in entries if (p := compare.published(e.label))})
+    notes = "; ".join(dict.fromkeys(info.note for info in lat))  # once each, in order
+    st.caption(f"Predicted latency: {notes}." + "".join(
+        f" Published figures: {s} (ImageNet top-1, Pixel 1 at 224)." for s in sources))
     aligned, differs = compare.blocks(entries)
     _aligned(aligned, differs)
     with st.expander("Block diagrams", expanded=len(entries) <= 2):

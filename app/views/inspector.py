@@ -182,11 +182,16 @@ def page(cfg: AppConfig) -> None:
     # profile() leaves block/layer empty for stem/head/classifier: strings keep Arrow happy.
     table = prof.assign(block=prof["block"].astype(str), layer=prof["layer"].astype(str),
                         **({"predicted ms": lat.round(3).to_numpy()} if lat is not None else {}))
-    left, right = st.columns([1.3, 1])
-    with left:
-        st.dataframe(table, hide_index=True, width="stretch", height=380)
-    with right:
-        st.plotly_chart(viz.layer_costs(prof, lat), key="insp_costs")
+    # The whole width: beside the cost chart its last columns were off-screen at 1400 px.
+    num, text = st.column_config.NumberColumn, st.column_config.TextColumn
+    st.dataframe(table, hide_index=True, width="stretch", height=380, column_config={
+        "kind": text("op"), "exp_ratio": num("exp_ratio", help="expansion ratio"),
+        "se_ratio": num("se_ratio", help="squeeze-and-excitation ratio; 0 = no SE"),
+        "in_chs": num("in channels"), "out_chs": num("out channels"),
+        "in_res": num("in size", help="input side in pixels"),
+        "out_res": num("out size", help="output side in pixels"),
+        "params": num("params", format="compact"), "macs": num("MACs", format="compact")})
+    st.plotly_chart(viz.layer_costs(prof, lat), key="insp_costs")
     c = st.columns([1, 1, 2])
     with c[0]:
         _export(arch)

@@ -14,7 +14,7 @@ from mnas_core.pareto import hypervolume, pareto_mask, reference_latency
 from mnas_core.store import TrialStatus
 
 TABLE_COLUMNS = ["trial", "status", "accuracy", "latency_ms", "reward", "params", "macs",
-                 "latency_source", "train_seconds", "total_seconds", "arch", "error"]
+                 "latency_source", "train_seconds", "total_seconds", "error", "arch"]
 URL = "results"
 KEEP = ("res_runs",)  # widgets whose values survive a visit to another page (app/main.py)
 
@@ -135,7 +135,13 @@ def _trial_table(data: dict, confs: dict, paths: dict) -> None:
                                                                       format="%.1f"),
                        "total_seconds": st.column_config.NumberColumn(
                            "total s", format="%.1f", help="latency timing + training"),
-                       "arch": st.column_config.TextColumn("architecture (block string)")})
+                       "error": st.column_config.TextColumn(width=60),
+                       # Fixed so the table fits a 1400 px window; a block string is longer
+                       # than any screen: the whole of it is in the CSV and the inspector.
+                       "arch": st.column_config.TextColumn(
+                           "architecture (block string)", width=210,
+                           help="select the row and open it in the model inspector, or "
+                                "download the CSV, for the whole string")})
     c = st.columns([1, 1, 1, 2], vertical_alignment="center")
     c[0].download_button("Download CSV", shown.to_csv(index=False), file_name=f"{name}.csv",
                          mime="text/csv", icon=":material/download:")

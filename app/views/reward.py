@@ -139,16 +139,20 @@ def _rerank(app: AppConfig, cfg: RewardConfig) -> None:
     stayed = int((top10["rank_before"] <= 10).sum())
     m[2].metric("Top 10 kept", f"{stayed} of {len(top10)}", "still in the top 10",
                 delta_color="off", delta_arrow="off", border=True)
-    left, right = st.columns([1.2, 1])
+    left, right = st.columns([1.3, 1])
     with left:
-        small = st.column_config.NumberColumn(width="small")
+        # Pixel widths: with "small" the change column fell off the table at 1400 px.
+        def num(px, label=None, **kw):
+            return st.column_config.NumberColumn(label, width=px, **kw)
         event = st.dataframe(analysis.top_table(ranked), hide_index=True, width="stretch",
                              on_select="rerun", selection_mode="multi-row", key="rw_top",
-                             column_config={"rank": small, "trial": small,
-                                            "accuracy %": small, "latency ms": small,
-                                            "recorded rank": st.column_config.NumberColumn(
-                                                "was", width="small",
-                                                help="rank under the recorded reward")})
+                             column_config={"rank": num(48), "trial": num(56),
+                                            "accuracy %": num(84), "latency ms": num(82),
+                                            "reward now": num(86),
+                                            "recorded rank": num(
+                                                46, "was",
+                                                help="rank under the recorded reward"),
+                                            "change": st.column_config.TextColumn(width=64)})
         rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
         c = st.columns([1.4, 2], vertical_alignment="center")
         if c[0].button("Add to the comparison", icon=":material/compare:", key="rw_compare",

@@ -107,24 +107,18 @@ def page(cfg: AppConfig) -> None:
         st.session_state["space_base"] = st.session_state[SPACE]
     base = st.session_state.get("space_base") or SearchSpace()
     base = _network_settings(base)
-    fixed = "MobileNetV2 skeleton (fixed): "
     config = {
-        "block": st.column_config.NumberColumn("block", disabled=True, width=40),
-        "input": st.column_config.TextColumn("input", disabled=True, width=62,
-                                             help=fixed + "input resolution of the block"),
-        "filters": st.column_config.NumberColumn("filters", disabled=True, width=50,
-                                                 help=fixed + "output filters"),
-        "layers": st.column_config.NumberColumn("layers", disabled=True, width=48,
-                                                help=fixed + "layers in the block"),
-        "stride": st.column_config.NumberColumn("stride", disabled=True, width=48,
-                                                help=fixed + "stride of its first layer"),
+        "block": st.column_config.NumberColumn("block", disabled=True, width=46),
+        space_table.SKELETON: st.column_config.TextColumn(
+            space_table.SKELETON, disabled=True, width=86,
+            help="MobileNetV2 skeleton (fixed): input², filters × layers, stride"),
     }
     for col, (_, _, options, width) in space_table.COLUMNS.items():
         config[col] = st.column_config.MultiselectColumn(
             col, options=options, accept_new_options=True, help=space_table.HELP[col],
             width=width)
-    st.caption("input · filters · layers · stride: the MobileNetV2 skeleton each block is "
-               "searched around (fixed). Click an option cell to add or remove options, or type "
+    st.caption("skeleton: the fixed MobileNetV2 block each row is searched around, as "
+               "input², filters × layers and stride (\"56² 24×2 s2\"). Click an option cell to add or remove options, or type "
                "a new value to add one.")
     edited = st.data_editor(space_table.space_to_table(base), key=_editor_key(),
                             column_config=config, hide_index=True, num_rows="fixed",

@@ -61,7 +61,7 @@ def wait_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(800)  # plotly draws after the script finishes
 
 
-def screenshot_full(page, path: Path, width: int = 1600) -> None:
+def screenshot_full(page, path: Path, width: int = 1400) -> None:
     """Streamlit scrolls inside its main container, so a 'full page' screenshot needs a
     viewport as tall as that container's content."""
     height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
@@ -72,8 +72,19 @@ def screenshot_full(page, path: Path, width: int = 1600) -> None:
     page.set_viewport_size({"width": width, "height": 1000})
 
 
+def tables_too_wide(page, count: int, timeout_ms: int = 30_000) -> list[tuple[int, int]]:
+    """Wait for `count` data tables (st.dataframe / st.data_editor) and return (content
+    width, visible width) of each one that scrolls sideways: a column off-screen or cut."""
+    page.wait_for_function(f"() => document.querySelectorAll('[data-testid=stDataFrame] "
+                           f".dvn-scroller').length >= {count}", timeout=timeout_ms)
+    sizes = page.evaluate("() => Array.from(document.querySelectorAll("
+                          "'[data-testid=stDataFrame] .dvn-scroller'))"
+                          ".map(e => [e.scrollWidth, e.clientWidth])")
+    return [(w, v) for w, v in sizes if w > v + 1]
+
+
 @contextmanager
-def chromium_page(width: int = 1600, height: int = 1000):
+def chromium_page(width: int = 1400, height: int = 1000):
     """Yield (page, errors) in Debian's headless chromium: `errors` collects the page's
     JavaScript errors, for a test to assert there were none."""
     from playwright.sync_api import sync_playwright

@@ -1,6 +1,6 @@
 """The app in a real browser: Debian's chromium driven by Playwright (never a downloaded
-browser). Starts `mnas app` on a free loopback port, screenshots every page (kept under
-/tmp/mnas-shots/ for review), and runs a tiny search from the form until its Pareto chart
+browser). Starts `mnas app` on a free loopback port, screenshots every page at 1400 px (kept
+under /tmp/mnas-shots/ for review), checks that no table there scrolls sideways, and runs a tiny search from the form until its Pareto chart
 shows trials."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from mnas_core.space import BlockOptions, SearchSpace
 from tests.app.browser import (CHROMIUM, SHOTS, chromium_page, running_app,
-                               screenshot_full, wait_idle)
+                               screenshot_full, tables_too_wide, wait_idle)
 from tests.app.conftest import HARD, SOFT
 from tests.app.rundata import make_trials, write_run
 
@@ -40,7 +40,10 @@ def test_every_page_and_a_tiny_search_in_chromium(tmp_path):
     write_run(samples / "ppo-hard.db", make_trials(300, HARD, seed=1, archs=300), HARD)
     write_run(samples / "ppo-soft.db", make_trials(300, SOFT, seed=2, archs=300), SOFT)
 
-    def shot(page, name):
+    def shot(page, name, tables=0):
+        """Screenshot the page; its `tables` data tables must fit the window."""
+        if tables:
+            assert tables_too_wide(page, tables) == [], f"{name}: a table is cut off"
         page.mouse.move(0, 0)  # no hover tooltips in the pictures
         screenshot_full(page, shots / f"{name}.png")
 
@@ -53,7 +56,7 @@ def test_every_page_and_a_tiny_search_in_chromium(tmp_path):
             page.get_by_role("button", name="Sample a random architecture").click()
             wait_idle(page)
             expect(page.locator(".js-plotly-plot")).to_have_count(2)
-            shot(page, "1-search-space")
+            shot(page, "1-search-space", tables=1)
             # Save and load the space as JSON through the real download and upload widgets.
             with page.expect_download() as saved:
                 page.get_by_role("button", name="Save space as JSON").click()
@@ -71,7 +74,7 @@ def test_every_page_and_a_tiny_search_in_chromium(tmp_path):
             page.get_by_role("button", name="Hard constraint").click()
             wait_idle(page)
             expect(page.get_by_text("Winner now")).to_be_visible()
-            shot(page, "2-reward-explorer")
+            shot(page, "2-reward-explorer", tables=1)
             # Through the sidebar (same session): the chosen reward survives the round trip.
             page.get_by_role("link", name="Model inspector").click()
             wait_idle(page)
@@ -82,16 +85,20 @@ def test_every_page_and_a_tiny_search_in_chromium(tmp_path):
             page.goto(f"{url}/results")
             wait_idle(page)
             expect(page.locator(".js-plotly-plot")).to_have_count(3)
-            shot(page, "4-results")
+            shot(page, "4-results", tables=5)
 
             page.goto(f"{url}/inspector")
             wait_idle(page)
             expect(page.get_by_text("MBConv3 (k5x5), SE")).to_be_visible()
-            shot(page, "5-model-inspector")
+            shot(page, "5-model-inspector", tables=1)
 
             page.goto(f"{url}/phone")
             wait_idle(page)
             shot(page, "6-phone")
+
+            page.goto(f"{url}/instant")
+            wait_idle(page)
+            shot(page, "8-instant-search")
 
             # A tiny search from the form: 2 trials on 200 digits, fixed T (no calibration).
             page.goto(f"{url}/search")

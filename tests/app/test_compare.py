@@ -12,7 +12,7 @@ import pytest
 from mnas_core.arch import parse_arch
 from mnas_core.store import read_trials
 from tests.app.browser import (CHROMIUM, SHOTS, chromium_page, running_app, screenshot_full,
-                               wait_idle)
+                               tables_too_wide, wait_idle)
 from tests.app.conftest import HARD, SOFT
 from tests.app.rundata import make_trials, write_run
 
@@ -58,6 +58,7 @@ def test_the_analyst_compares_three_models_and_downloads_the_comparison(tmp_path
         wait_idle(page)
         expect(page.get_by_text("Blocks, aligned.")).to_be_visible()
         expect(page.locator(".js-plotly-plot", has_text="Cost per block")).to_have_count(1)
+        assert tables_too_wide(page, 2) == []  # the figures and the aligned blocks fit
         page.mouse.move(0, 0)
         screenshot_full(page, tmp_path / "compare.png", width=1400)
         SHOTS.mkdir(exist_ok=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -392,20 +391,23 @@ def test_compare_page_puts_three_models_side_by_side_and_exports_them(run_dirs):
     _ok(at.segmented_control(key="cmp_from").set_value("Zoo model").run())
     _ok(at.selectbox(key="cmp_zoo").set_value("mnasnet_a1").run())
     _ok(_button(at, "Add").click().run())
-    summary = at.dataframe[0].value
-    assert len(summary) == 3 and summary.model.iloc[2] == "mnasnet_a1"
-    assert summary["accuracy %"].iloc[2] == 75.2  # published, and said so
-    assert "published ImageNet top-1" in summary["accuracy from"].iloc[2]
-    assert summary.reward.iloc[:2].notna().all() and pd.isna(summary.reward.iloc[2])
-    hard = summary.reward.iloc[:2].to_numpy()
+    summary = at.dataframe[0].value  # side by side: one column per model
+    assert list(summary.columns)[2] == "mnasnet_a1" and summary.shape[1] == 3
+    assert summary.loc["accuracy %", "mnasnet_a1"] == "75.20"  # published, and said so
+    assert summary.loc["accuracy from", "mnasnet_a1"] == "published ImageNet top-1"
+    rewards = summary.loc["reward"]
+    assert "—" not in list(rewards.iloc[:2]) and rewards.iloc[2] == "—"
+    assert any("tensorflow/tpu" in c.value for c in at.caption)  # the source is named
+    hard = rewards.iloc[:2].astype(float).to_numpy()
     _ok(at.selectbox(key="cmp_preset").set_value("soft").run())
-    assert not np.allclose(at.dataframe[0].value.reward.iloc[:2], hard)  # rescored
+    assert not np.allclose(at.dataframe[0].value.loc["reward"].iloc[:2].astype(float),
+                           hard)  # rescored
     aligned = at.dataframe[1].value
     assert aligned.shape == (7, 3)
     assert any("CSV" in b.proto.label for b in at.get("download_button"))
     assert len(at.get("plotly_chart")) >= 1
     _ok(at.multiselect(key="cmp_keep").unselect("mnasnet_a1").run())
-    assert len(at.dataframe[0].value) == 2
+    assert at.dataframe[0].value.shape[1] == 2
 
 
 def test_search_page_phase_line_says_what_the_search_does_and_the_time_left():
