@@ -45,6 +45,18 @@ def trials(path) -> pd.DataFrame:
     return _trials(str(path), stamp(path))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _verified(path: str, version: tuple) -> tuple[pd.DataFrame, dict] | None:
+    from mnas_core import verify
+    return verify.recorded(path, _trials(path, version))
+
+
+def verified(path) -> tuple[pd.DataFrame, dict] | None:
+    """What `mnas verify` recorded in the run (mnas_core.verify.recorded), read once per
+    change of the file, from the same cached trials as the page's charts."""
+    return _verified(str(path), stamp(path))
+
+
 def config(path) -> SearchConfig:
     """The run's config, typed (mnas_core.search.load_config); ValueError naming the file and
     the field for one this version cannot read. Its reward's T is None until a run with

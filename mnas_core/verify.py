@@ -251,14 +251,15 @@ def agreement(selected: pd.DataFrame, trials: pd.DataFrame, done: pd.DataFrame
                   "error"]], scores
 
 
-def recorded(path) -> tuple[pd.DataFrame, dict] | None:
+def recorded(path, trials: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict] | None:
     """What `mnas verify` has recorded in the run `path` (read only: a search or a verify
     may be writing it): every verified architecture, best reward first, with the agreement;
-    None when nothing is verified. ValueError for a file that is not a run."""
+    None when nothing is verified. `trials`: the run's trials, where the caller has read them
+    already. ValueError for a file that is not a run."""
     done = read_verified(path)
     if done.empty:
         return None
-    trials = read_trials(path)
+    trials = read_trials(path) if trials is None else trials
     ok = trials[trials.trial.isin(done.trial) & (trials.status == TrialStatus.OK)]
     return agreement(select(ok, len(ok), "reward"), trials, done)
 

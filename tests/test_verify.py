@@ -271,6 +271,8 @@ def test_recorded_reads_back_what_verify_reported_without_writing(made, run):
     assert np.allclose(table.trained, report.table.trained)
     assert np.allclose(table.predicted, report.table.predicted)
     assert scores == report.scores
+    again, same = recorded(run, read_trials(run))  # from trials the caller has read already
+    assert again.equals(table) and same == scores
 
 
 def test_it_says_what_it_will_train_on_and_that_the_run_s_own_budget_is_unused(run):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import analysis, nav, widgets
+from app import analysis, nav, runs, widgets
 from app.config import AppConfig
 from app.views import compare, inspector
-from mnas_core import findings, verify, viz
+from mnas_core import findings, viz
 from mnas_core.arch import parse_arch
 from mnas_core.pareto import hypervolume, pareto_mask, reference_latency
 from mnas_core.store import TrialStatus
@@ -80,7 +80,7 @@ def _verified(paths: dict) -> None:
     checked = {}
     for name, path in paths.items():
         try:
-            found = verify.recorded(path)
+            found = runs.verified(path)
         except ValueError:  # said by the run's own loading above
             continue
         if found is not None:

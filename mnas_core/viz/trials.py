@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import (REWARD_SCALE, WEBGL_ABOVE, empty_figure, fit_pareto_axes, front_line, layout,
-                    run_color, shared_bins, successful, target_line)
+from .style import (REWARD_SCALE, WEBGL_ABOVE, empty_figure, fit_pareto_axes, front_line,
+                    layout, run_color, shared_bins, successful, target_line)
 
 SINGLE_OP_SYMBOLS = ("x", "diamond", "square", "cross", "star", "triangle-up")
 
@@ -66,12 +66,19 @@ def pareto_scatter(df: pd.DataFrame, target_ms: float | None = None,
     return fig
 
 
+def _model(df: pd.DataFrame) -> list[str]:
+    """What makes two trials the same model in every chart: the block string where the table
+    has one, else the (latency, accuracy) point (a search scores a repeated model once)."""
+    return ["arch"] if "arch" in df else ["latency_ms", "accuracy"]
+
+
 def _distinct(ok: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct (latency, accuracy) point, i.e. per model sampled (its first
-    trial, its reward, how many times it was sampled). A 10,000-trial PPO run has ~1,900."""
-    return (ok.groupby(["latency_ms", "accuracy"], sort=False)
+    """One row per distinct model sampled (its first trial and figures, how many times it was
+    sampled). A 10,000-trial PPO run has ~1,900."""
+    return (ok.groupby(_model(ok), sort=False)
               .agg(trial=("trial", "first"), reward=("reward", "first"),
-                   samples=("trial", "size")).reset_index())
+                   latency_ms=("latency_ms", "first"), accuracy=("accuracy", "first"),
+                   samples=("trial", "size")).reset_index(drop=True))
 
 
 def pareto_overlay(runs: dict[str, pd.DataFrame], target_ms: float | None = None,
@@ -151,10 +158,8 @@ def _titled(name: str, df: pd.DataFrame) -> str:
     """A panel title that says how many samples repeat an architecture sampled before: a
     controller that has converged samples the same model often, and each sample is counted,
     so a tall bar can be one architecture."""
-    if "arch" not in df:
-        return name
     timed = df[df["latency_ms"].notna()]
-    repeats = int(timed["arch"].duplicated().sum())
+    repeats = int(timed.duplicated(_model(timed)).sum())
     return f"{name} · {len(timed)} models, {repeats} repeats" if repeats else name
 
 
@@ -201,9 +206,9 @@ def reward_over_time(runs: dict[str, pd.DataFrame]) -> go.Figure:
         if d["reward"].notna().sum() == 0:
             continue
         color = run_color(i)
-        fig.add_trace(go.Scattergl(x=d["trial"], y=d["reward"], mode="markers",
-                                   marker=dict(color=color, size=4, opacity=0.3),
-                                   legendgroup=name, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(_scatter(len(d))(x=d["trial"], y=d["reward"], mode="markers",
+                                       marker=dict(color=color, size=4, opacity=0.3),
+                                       legendgroup=name, showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=d["trial"], y=d["reward"].cummax(), mode="lines", name=name,
                                  line=dict(color=color, width=2.5, shape="hv"),
                                  legendgroup=name,

@@ -23,8 +23,8 @@ def test_pareto_scatter_marks_the_front_and_handles_empty():
     assert any(s.x0 == 4.0 for s in fig.layout.shapes)
     empty = viz.pareto_scatter(df.iloc[:0])
     assert "No finished trials" in empty.layout.annotations[0].text
-    big = viz.pareto_scatter(trials(2000))
-    assert big.data[0].type == "scattergl"  # WebGL keeps 10,000-point charts fluid
+    big = viz.pareto_scatter(trials(3000))
+    assert big.data[0].type == "scattergl"  # WebGL past a few thousand points
 
 
 def test_pareto_scatter_marks_the_top_trials_and_the_winner():
@@ -123,6 +123,19 @@ def test_histogram_titles_count_repeated_architectures():
     hist = viz.latency_histograms({"hard": df}, {"hard": 4.0})
     assert hist.layout.annotations[0].text == f"hard · {len(timed)} models, {repeats} repeats"
     assert repeats >= 9
+
+
+def test_the_scatter_and_the_histograms_count_the_same_repeats():
+    df = trials(30).assign(arch=[f"arch{i}" for i in range(30)])
+    ok = df.dropna(subset=["accuracy"])
+    first, second = ok.index[:2]
+    df.loc[second, ["latency_ms", "accuracy"]] = df.loc[first, ["latency_ms", "accuracy"]]
+    again = pd.concat([df, ok.loc[[first] * 3].assign(trial=[100, 101, 102])])
+    # Two networks that happen to score alike stay two; one network sampled 4 times is one.
+    points = len(viz.pareto_scatter(again, 4.0).data[0].x)
+    assert points == len(ok)
+    title = viz.latency_histograms({"hard": again}, {"hard": 4.0}).layout.annotations[0].text
+    assert title == f"hard · {len(ok) + 3} models, 3 repeats"
 
 
 def test_latency_over_trials_rolling_median():
