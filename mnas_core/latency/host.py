@@ -189,7 +189,10 @@ def prepare(model: nn.Module, example: torch.Tensor, backend: str, threads: int,
     if backend == "torchscript":
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", JIT_DEPRECATIONS, FutureWarning)
-            model = torch.jit.freeze(torch.jit.trace(model, example))
+            # No check_trace: it traces the model a second time to compare the graphs, 1-2 s
+            # per model here (as long as the timing itself); an eval-mode network of the
+            # builder's has no random or data-dependent ops for it to catch.
+            model = torch.jit.freeze(torch.jit.trace(model, example, check_trace=False))
     elif backend == "export":  # the graph torch.export captures, run by ATen without Python
         with torch.no_grad():
             model = torch.export.export(model, (example,)).module()

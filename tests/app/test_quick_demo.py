@@ -50,6 +50,6 @@ def test_the_teacher_starts_the_quick_demo_and_sees_what_it_does(tmp_path, monke
             for run in runs.glob("*.db"):
                 if read_meta(run)["status"] == "running":
                     stop_search(run)
-    # The 30 s target is measured by benchmarks/quick_demo.py (23.4 s from the spawn on the
+    # The 30 s target is measured by benchmarks/quick_demo.py (20.7 s from the spawn on the
     # idle machine); here the app and chromium share the 2 cores, so this only prints it.
     print(f"quick demo: first result {first:.1f} s after the click")
