@@ -23,7 +23,7 @@ from mnas_core.store import RunStatus, TrialStatus
 URL = "search"
 KEEP = ()  # its widgets need not survive a visit elsewhere (the watched run is kept itself)
 # What benchmarks/quick_demo.py measured for the quick demo on this project's 2-core machine.
-QUICK_DEMO_MEASURED = ("Measured on this project's 2-core machine: its first result 23 s after "
+QUICK_DEMO_MEASURED = ("Measured on this project's 2-core machine: its first result 21 s after "
                        "the click, the default search's 70 s (benchmarks/quick_demo.py).")
 LIVE = (RunStatus.CREATED, RunStatus.RUNNING)  # statuses that keep the page refreshing
 # Material icons (rendered by Streamlit itself; emoji need fonts a machine may lack).

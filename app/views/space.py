@@ -118,8 +118,8 @@ def page(cfg: AppConfig) -> None:
             col, options=options, accept_new_options=True, help=space_table.HELP[col],
             width=width)
     st.caption("skeleton: the fixed MobileNetV2 block each row is searched around, as "
-               "input², filters × layers and stride (\"56² 24×2 s2\"). Click an option cell to add or remove options, or type "
-               "a new value to add one.")
+               "input², filters × layers and stride (\"56² 24×2 s2\"). Click an option cell "
+               "to add or remove options, or type a new value to add one.")
     edited = st.data_editor(space_table.space_to_table(base), key=_editor_key(),
                             column_config=config, hide_index=True, num_rows="fixed",
                             width="stretch")

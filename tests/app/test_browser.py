@@ -1,7 +1,7 @@
 """The app in a real browser: Debian's chromium driven by Playwright (never a downloaded
 browser). Starts `mnas app` on a free loopback port, screenshots every page at 1400 px (kept
-under /tmp/mnas-shots/ for review), checks that no table there scrolls sideways, and runs a tiny search from the form until its Pareto chart
-shows trials."""
+under /tmp/mnas-shots/ for review), checks that no table there scrolls sideways, and runs a
+tiny search from the form until its Pareto chart shows trials."""
 from __future__ import annotations
 
 import shutil
