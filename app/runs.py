@@ -57,6 +57,18 @@ def verified(path) -> tuple[pd.DataFrame, dict] | None:
     return _verified(str(path), stamp(path))
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _fidelity(path: str, version: tuple) -> list[dict]:
+    from mnas_core.fidelity import read_results
+    return read_results(path)
+
+
+def fidelity(path) -> list[dict]:
+    """The trainings of a fidelity-study results file (mnas_core.fidelity.read_results), read
+    once per change: the study appends to it as it goes. ValueError for a damaged file."""
+    return _fidelity(str(path), stamp(path))
+
+
 def config(path) -> SearchConfig:
     """The run's config, typed (mnas_core.search.load_config); ValueError naming the file and
     the field for one this version cannot read. Its reward's T is None until a run with

@@ -1,7 +1,8 @@
 """Proxy fidelity on real CIFAR-10: which cheap training budget ranks models like a long one?
 
   python benchmarks/fidelity.py --data DIR [--results FILE] [--models 24] [--only BUDGET,...]
-  python benchmarks/fidelity.py --results FILE --report      # the table from what is recorded
+                                [--device cpu|cuda]
+  python benchmarks/fidelity.py --results FILE --report [--latency]   # the table so far
 
 DIR is a CIFAR-10 class-folder tree with DIR/train (e.g. `tar -xzf
 ../shared/data/cifar10-jpeg.tar.gz -C DIR`); validation images are held out of DIR/train (5,000,
@@ -13,57 +14,32 @@ reference budget (>= 8x the candidates' images x epochs, full width, 32x32).
 Every training is one line of FILE (JSON lines), written as it finishes: a killed study resumes
 where it stopped (`--results` again), and the app and notebooks read the same file. Models run
 in order with all their budgets, so a partial study is a complete study of fewer models.
-Budgets vary what EcoNAS (Zhou et al., CVPR 2020) found matters: training images vs epochs at
-equal steps, resolution (16 or 32; at 16 the last blocks see 2x2 maps) and a narrower copy of
-each candidate (width x0.5).
+The budgets and the analysis live in mnas_core.fidelity (the app and notebook 04 use them).
 
 The report prints, per budget: seed-to-seed Spearman, Spearman and Kendall vs the reference,
-Spearman of accuracy vs MACs and vs latency (when a latency column is present), and seconds per
-model. Accuracies are deterministic per seed whatever the machine's load; seconds are not, so
-each row records the load average it ran under.
+Spearman of accuracy vs MACs and (with `--latency`, which times each model as a search does)
+vs latency, and seconds per model. Accuracies are deterministic per seed whatever the
+machine's load; seconds are not, so each row records the load average it ran under, and the
+device: a GPU's trainings (`--device cuda`, where one is lent) count in the rankings, not in
+the 2-core seconds.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from mnas_core.fidelity import CANDIDATES, REFERENCE, SEEDS, Budget, read_results, table
+
 ZOO = ("mobilenet_v2_x0.35", "mobilenet_v2_x0.5", "mobilenet_v2", "mnasnet_a1_x0.5",
        "mnasnet_a1")
-SEEDS = (0, 1)
-
-
-@dataclass(frozen=True)
-class Budget:
-    """One proxy training: `images` training images for `epochs` at `resolution`, each
-    candidate trained at `width` x its own width multiplier."""
-
-    name: str
-    images: int
-    epochs: float
-    resolution: int = 32
-    width: float = 1.0
-
-    @property
-    def passes(self) -> float:
-        return self.images * self.epochs
-
-
-# Candidates spend 10k image passes each, so they compare at equal steps; the reference 80k.
-CANDIDATES = (
-    Budget("2.5k x4 r16", 2_500, 4, 16),
-    Budget("10k x1 r16", 10_000, 1, 16),
-    Budget("10k x1 r32", 10_000, 1, 32),
-    Budget("10k x1 r32 w0.5", 10_000, 1, 32, 0.5),
-)
-REFERENCE = Budget("ref 20k x4 r32", 20_000, 4, 32)
 
 
 def models(n_random: int, seed: int = 0) -> list[tuple[str, "object"]]:
@@ -80,27 +56,15 @@ def models(n_random: int, seed: int = 0) -> list[tuple[str, "object"]]:
     return out
 
 
-def read_results(path: Path) -> list[dict]:
-    """The recorded rows; a torn last line (a kill mid-write) is ignored, not fatal."""
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
-
-
-def run_one(arch, budget: Budget, seed: int, data_root: str, threads: int) -> dict:
+def run_one(arch, budget: Budget, seed: int, data_root: str, threads: int,
+            device: str = "cpu") -> dict:
     from mnas_core.data import DataConfig, load_dataset
     from mnas_core.profile import totals
     from mnas_core.train import TrainConfig, TrainingDiverged, evaluate_candidate
 
     data = load_dataset(_data_config(DataConfig, data_root, budget))
     net = arch.replace(width=arch.width * budget.width, **data.arch_overrides())
-    cfg = TrainConfig(epochs=budget.epochs, seed=seed, threads=threads)
+    cfg = TrainConfig(epochs=budget.epochs, seed=seed, threads=threads, device=device)
     start = time.perf_counter()
     try:
         r = evaluate_candidate(net, data, cfg)
@@ -111,7 +75,8 @@ def run_one(arch, budget: Budget, seed: int, data_root: str, threads: int) -> di
     return {"arch": arch.to_string(), "width": arch.width, "budget": budget.name,
             "seed": seed, "top1": top1, "top5": top5, "steps": steps,
             "seconds": time.perf_counter() - start, "macs": cost.macs, "params": cost.params,
-            "load1": os.getloadavg()[0], "budget_spec": dataclasses.asdict(budget)}
+            "load1": os.getloadavg()[0], "budget_spec": dataclasses.asdict(budget),
+            "device": device}
 
 
 def _data_config(DataConfig, root: str, budget: Budget):
@@ -130,7 +95,8 @@ def study(args) -> None:
     for res in sorted({b.resolution for b in budgets}):  # decode each resolution once, up front
         d = load_dataset(_data_config(DataConfig, args.data, Budget("x", 1, 1, res)))
         print(d.summary(), flush=True)
-    done = {(r["model"], r["budget"], r["seed"]) for r in read_results(args.results)}
+    recorded = read_results(args.results) if args.results.is_file() else []
+    done = {(r["model"], r["budget"], r["seed"]) for r in recorded}
     todo = [(name, arch, b, s) for name, arch in models(args.models, args.space_seed)
             for b in budgets for s in (SEEDS if b is not REFERENCE else SEEDS[:1])
             if (name, b.name, s) not in done]
@@ -139,63 +105,50 @@ def study(args) -> None:
     with open(args.results, "a") as out, tqdm(todo, unit="training") as bar:
         for name, arch, b, s in bar:
             bar.set_description(f"{name} {b.name} seed {s}")
-            row = {"model": name, **run_one(arch, b, s, args.data, args.threads)}
+            row = {"model": name, **run_one(arch, b, s, args.data, args.threads, args.device)}
             out.write(json.dumps(row) + "\n")
             out.flush()
             os.fsync(out.fileno())
             bar.set_postfix_str(f"top1 {row['top1']:.3f} {row['seconds']:.0f}s")
 
 
-def table(rows: list[dict]) -> list[dict]:
-    """Per candidate budget, over the models that have it (both seeds) and the reference."""
-    from scipy.stats import kendalltau, spearmanr
+def measured_latency(rows: list[dict]) -> dict[str, float]:
+    """Each model's latency as a search measures it (the default host source, at 224x224;
+    cached in the latency database, so a second report times nothing)."""
+    from mnas_core.arch import parse_arch
+    from mnas_core.search import LatencySetup
 
-    acc: dict[tuple[str, str, int], float] = {(r["model"], r["budget"], r["seed"]): r["top1"]
-                                              for r in rows}
-    macs = {r["model"]: r["macs"] for r in rows}
-    lat = {r["model"]: r["latency_ms"] for r in rows if r.get("latency_ms")}
-    secs: dict[str, list[float]] = {}
-    for r in rows:
-        secs.setdefault(r["budget"], []).append(r["seconds"])
-    ref = {m: a for (m, b, _), a in acc.items() if b == REFERENCE.name}
-    out = []
-    names = [b.name for b in CANDIDATES] + [REFERENCE.name]
-    for name in names:
-        ms = sorted(m for m in ref if all((m, name, s) in acc for s in
-                                          (SEEDS if name != REFERENCE.name else SEEDS[:1])))
-        if len(ms) < 4:
-            continue
-        a0 = np.array([acc[(m, name, 0)] for m in ms])
-        row = {"budget": name, "models": len(ms), "mean_top1": float(a0.mean()),
-               "seconds": float(np.median(secs[name]))}
-        if name != REFERENCE.name:
-            a1 = np.array([acc[(m, name, 1)] for m in ms])
-            mean = (a0 + a1) / 2
-            r_ref = np.array([ref[m] for m in ms])
-            row.update(seed_spearman=spearmanr(a0, a1).statistic,
-                       ref_spearman=spearmanr(mean, r_ref).statistic,
-                       ref_kendall=kendalltau(mean, r_ref).statistic)
-        else:
-            mean = a0
-        row["macs_spearman"] = spearmanr(mean, [macs[m] for m in ms]).statistic
-        if all(m in lat for m in ms):
-            row["latency_spearman"] = spearmanr(mean, [lat[m] for m in ms]).statistic
-        out.append(row)
-    return out
+    setup = LatencySetup()
+    archs = {r["model"]: (r["arch"], r["width"]) for r in rows}
+    source = setup.make_source().open()
+    try:
+        return {m: source.latency(setup.deployed(parse_arch(a).replace(width=w))).ms
+                for m, (a, w) in archs.items()}
+    finally:
+        source.close()
 
 
-def report(rows: list[dict]) -> None:
+def report(rows: list[dict], latency: dict[str, float] | None = None) -> None:
     cols = [("budget", "{}", 16), ("models", "{}", 6), ("mean_top1", "{:.3f}", 9),
             ("seed_spearman", "{:.3f}", 13), ("ref_spearman", "{:.3f}", 12),
             ("ref_kendall", "{:.3f}", 11), ("macs_spearman", "{:.3f}", 13),
             ("latency_spearman", "{:.3f}", 16), ("seconds", "{:.1f}", 7)]
     print("  ".join(f"{c:>{w}}" for c, _, w in cols))
-    for r in table(rows):
-        print("  ".join(f"{(f.format(r[c]) if c in r else '-'):>{w}}" for c, f, w in cols))
+    for r in table(rows, latency).to_dict("records"):
+        print("  ".join(f"{_cell(r.get(c), f):>{w}}" for c, f, w in cols))
     loads = [r["load1"] for r in rows]
     if loads:
         print(f"(seconds per model on {os.cpu_count()} cores, median; load average while "
               f"training: median {np.median(loads):.1f}, max {max(loads):.1f})")
+    gpu = sum(r.get("device", "cpu") != "cpu" for r in rows)
+    if gpu:
+        print(f"({gpu} trainings ran on a GPU: in the accuracies, not in the seconds)")
+
+
+def _cell(value, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return fmt.format(value)
 
 
 def main(argv=None) -> int:
@@ -206,7 +159,13 @@ def main(argv=None) -> int:
     p.add_argument("--space-seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", help="comma-separated budget names to run")
+    p.add_argument("--device", default="cpu",
+                   help="cpu (the study's 2-core costs) or cuda[:N] (a lent GPU; its rows say "
+                        "so and stay out of the seconds column)")
     p.add_argument("--report", action="store_true", help="print the table and exit")
+    p.add_argument("--latency", action="store_true",
+                   help="also time every model (host latency, as a search does) for the "
+                        "accuracy-vs-latency column")
     args = p.parse_args(argv)
     if not args.report:
         if not args.data or not (Path(args.data) / "train").is_dir():
@@ -215,7 +174,12 @@ def main(argv=None) -> int:
             return 2
         args.results.parent.mkdir(parents=True, exist_ok=True)
         study(args)
-    report(read_results(args.results))
+    try:
+        rows = read_results(args.results)
+    except (OSError, ValueError) as err:
+        print(f"fidelity: {err}", file=sys.stderr)
+        return 2
+    report(rows, measured_latency(rows) if args.latency else None)
     return 0
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from app import analysis, nav, runs, widgets
 from app.config import AppConfig
 from app.views import compare, inspector
-from mnas_core import findings, viz
+from mnas_core import fidelity, findings, viz
 from mnas_core.arch import parse_arch
 from mnas_core.pareto import hypervolume, pareto_mask, reference_latency
 from mnas_core.store import TrialStatus
@@ -106,6 +106,42 @@ def _verified(paths: dict) -> None:
         st.caption(f"{name}: {len(table)} verified architecture(s), best reward first.")
 
 
+FIDELITY_FILE = "fidelity_cifar10.jsonl"
+
+
+def _fidelity(cfg: AppConfig) -> None:
+    """The CIFAR-10 proxy-fidelity study recorded beside the sample runs (benchmarks/
+    fidelity.py): which cheap budget ranks models as the long reference training does."""
+    path = next((d / FIDELITY_FILE for d in cfg.sample_dirs if (d / FIDELITY_FILE).is_file()),
+                None)
+    if path is None:
+        return
+    try:
+        rows = runs.fidelity(path)
+    except ValueError as err:
+        st.error(f"Could not read the fidelity study: {err}", icon=":material/error:")
+        return
+    st.subheader("Which proxy budget ranks models? CIFAR-10, in progress")
+    st.markdown(f"`{path.name}`: {fidelity.status(rows)}. Every model is trained under each "
+                "cheap budget (two seeds) and once under a reference 8x longer; a budget is "
+                "good when it orders models as the reference does (target: Spearman >= 0.7 "
+                "vs the reference, >= 0.8 seed to seed) and the reference orders big models "
+                "above small ones. Until enough models are complete, read the figures as "
+                "what they are: a few ranks.")
+    st.plotly_chart(viz.fidelity_scatter(fidelity.accuracies(rows),
+                                         [b.name for b in fidelity.CANDIDATES]),
+                    key="res_fidelity")
+    shown = fidelity.table(rows)
+    if not shown.empty:
+        st.dataframe(shown, hide_index=True, width="stretch", column_config={
+            "mean_top1": st.column_config.NumberColumn("mean top-1", format="%.3f"),
+            "seed_spearman": st.column_config.NumberColumn("seed-to-seed ρ", format="%.2f"),
+            "ref_spearman": st.column_config.NumberColumn("ρ vs reference", format="%.2f"),
+            "ref_kendall": st.column_config.NumberColumn("τ vs reference", format="%.2f"),
+            "macs_spearman": st.column_config.NumberColumn("ρ with MACs", format="%.2f"),
+            "seconds": st.column_config.NumberColumn("s per training (2 cores)", format="%.0f")})
+
+
 def _trial_table(data: dict, confs: dict, paths: dict) -> None:
     st.subheader("Trials")
     c = st.columns([1.2, 1.2, 1.6, 1])
@@ -197,5 +233,6 @@ def page(cfg: AppConfig) -> None:
     st.plotly_chart(viz.reward_over_time(data), key="res_time")
     _findings(data, targets)
     _verified(where)
+    _fidelity(cfg)
     st.divider()
     _trial_table(data, confs, where)

@@ -261,6 +261,27 @@ def test_results_page_shows_trained_beside_predicted_for_verified_runs(run_dirs)
     assert len(at.get("plotly_chart")) == 5  # the three run charts, one scatter per run
 
 
+def test_results_page_shows_the_fidelity_study_beside_the_sample_runs(run_dirs):
+    import json
+
+    from tests.test_fidelity import study
+    runs, samples = run_dirs
+    at = _ok(page_app("results", runs, samples).run())
+    assert not any("proxy budget" in h.value for h in at.subheader)  # no study recorded
+    rows = study(5, noise=0.02)
+    (samples / "fidelity_cifar10.jsonl").write_text("\n".join(map(json.dumps, rows)))
+    at = _ok(page_app("results", runs, samples).run())
+    assert any("proxy budget" in h.value for h in at.subheader)
+    assert any(f"{len(rows)} of 261 trainings recorded, 5 of 29 models complete" in m.value
+               for m in at.markdown)
+    table = next(d.value for d in at.dataframe if "ref_spearman" in d.value.columns)
+    assert len(table) == 5 and (table.models == 5).all()
+    (samples / "fidelity_cifar10.jsonl").write_text("[1, 2, 3]\n" + json.dumps(rows[0]))
+    at = page_app("results", runs, samples).run()
+    assert not at.exception
+    assert any("line 1 is not a training" in e.value for e in at.error)
+
+
 def test_results_page_empty_state(tmp_path):
     at = _ok(page_app("results", tmp_path / "none").run())
     assert any("No runs found" in i.value for i in at.info)

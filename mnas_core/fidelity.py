@@ -1,0 +1,130 @@
+"""The CIFAR-10 proxy-fidelity study: its budgets and what its results say (which cheap
+training budget ranks models as a long one does). benchmarks/fidelity.py runs the trainings;
+the README, notebook 04 and the app read the results through here, so they agree.
+
+A results file is JSON lines, one per training: model, arch, width, budget (a name below),
+budget_spec, seed, top1, top5, steps, seconds, macs, params, load1 (the load average it ran
+under) and device (rows written before it was recorded ran on the CPU).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SEEDS = (0, 1)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One proxy training: `images` training images for `epochs` at `resolution`, each
+    candidate trained at `width` x its own width multiplier."""
+
+    name: str
+    images: int
+    epochs: float
+    resolution: int = 32
+    width: float = 1.0
+
+    @property
+    def passes(self) -> float:
+        return self.images * self.epochs
+
+
+# Candidates spend 10k image passes each, so they compare at equal steps; the reference 80k.
+# They vary what EcoNAS (Zhou et al., CVPR 2020) found matters: images vs epochs at equal
+# steps, resolution (at 16 the last blocks see 2x2 maps) and a narrower copy (width x0.5).
+CANDIDATES = (
+    Budget("2.5k x4 r16", 2_500, 4, 16),
+    Budget("10k x1 r16", 10_000, 1, 16),
+    Budget("10k x1 r32", 10_000, 1, 32),
+    Budget("10k x1 r32 w0.5", 10_000, 1, 32, 0.5),
+)
+REFERENCE = Budget("ref 20k x4 r32", 20_000, 4, 32)
+FIELDS = ("model", "budget", "seed", "top1", "seconds", "macs")
+
+
+def read_results(path: str | Path) -> list[dict]:
+    """The recorded trainings of a results file. A torn last line (a study killed mid-write)
+    is left out; any other line that is not a training is a ValueError naming it."""
+    lines = Path(path).read_text().splitlines()
+    rows = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if i == len(lines):  # torn: the study resumes by training it again
+                continue
+            row = None
+        if not (isinstance(row, dict) and all(k in row for k in FIELDS)):
+            raise ValueError(f"{path}: line {i} is not a training of the fidelity study")
+        rows.append(row)
+    return rows
+
+
+def accuracies(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per model that has its reference training: macs, latency_ms (from `latency`,
+    model -> ms, where given), ref (its reference top-1) and, per candidate budget it
+    completed with every seed, that budget's seeds and mean (columns "<budget> seed <s>" and
+    "<budget>"). Models in study order."""
+    acc = {(r["model"], r["budget"], r["seed"]): r["top1"] for r in rows}
+    latency = latency or {}
+    out = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        if (model, REFERENCE.name, SEEDS[0]) not in acc:
+            continue
+        row = {"model": model, "macs": next(r["macs"] for r in rows if r["model"] == model),
+               "latency_ms": latency.get(model, float("nan")),
+               "ref": acc[(model, REFERENCE.name, SEEDS[0])]}
+        for b in CANDIDATES:
+            seeds = [acc.get((model, b.name, s)) for s in SEEDS]
+            if None not in seeds:
+                row.update({f"{b.name} seed {s}": a for s, a in zip(SEEDS, seeds)})
+                row[b.name] = float(np.mean(seeds))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def table(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per candidate budget, over the models that completed it and the reference: how many,
+    their mean top-1, seed-to-seed Spearman, Spearman and Kendall vs the reference, Spearman
+    of accuracy vs MACs and vs latency (`latency`: model -> measured ms, where every model
+    has one), and the median seconds per model on the CPU (a training on a GPU has no place
+    in a 2-core cost). Budgets with fewer than 4 such models are left out."""
+    from scipy.stats import kendalltau, spearmanr
+
+    per = accuracies(rows, latency)
+    cpu = [r for r in rows if r.get("device", "cpu") == "cpu"]
+    out = []
+    for name in [b.name for b in CANDIDATES] + [REFERENCE.name]:
+        col = "ref" if name == REFERENCE.name else name
+        done = per[per[col].notna()] if col in per else per.iloc[:0]
+        if len(done) < 4:
+            continue
+        secs = [r["seconds"] for r in cpu if r["budget"] == name]
+        row = {"budget": name, "models": len(done), "mean_top1": done[col].mean()}
+        if col != "ref":
+            row.update(seed_spearman=spearmanr(done[f"{name} seed 0"],
+                                               done[f"{name} seed 1"]).statistic,
+                       ref_spearman=spearmanr(done[col], done["ref"]).statistic,
+                       ref_kendall=kendalltau(done[col], done["ref"]).statistic)
+        row["macs_spearman"] = spearmanr(done[col], done["macs"]).statistic
+        if done["latency_ms"].notna().all():
+            row["latency_spearman"] = spearmanr(done[col], done["latency_ms"]).statistic
+        row["seconds"] = float(np.median(secs)) if secs else float("nan")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def status(rows: list[dict], models: int = 29) -> str:
+    """How far the study is, in words: trainings recorded and models complete."""
+    per_model = len(CANDIDATES) * len(SEEDS) + 1
+    complete = sum(all(pd.notna(r.get(b.name)) for b in CANDIDATES)
+                   for r in accuracies(rows).to_dict("records"))
+    return (f"{len(rows)} of {models * per_model} trainings recorded, {complete} of {models} "
+            "models complete")

@@ -1,0 +1,80 @@
+"""The fidelity study's results: reading a results file, per-model accuracies, the table."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, accuracies, read_results, status,
+                                table)
+
+
+def training(model: str, budget: str, seed: int, top1: float, macs: float, **extra) -> dict:
+    return {"model": model, "budget": budget, "seed": seed, "top1": top1, "seconds": 10.0,
+            "macs": macs, **extra}
+
+
+def study(n: int, noise: float = 0.0, seed: int = 0) -> list[dict]:
+    """n models whose reference accuracy rises with MACs and whose candidates follow it."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        macs, ref = 100e6 * (i + 1), 0.4 + 0.01 * i
+        for b in CANDIDATES:
+            for s in SEEDS:
+                rows.append(training(f"m{i}", b.name, s, ref - 0.2 + rng.normal(0, noise), macs))
+        rows.append(training(f"m{i}", REFERENCE.name, 0, ref, macs))
+    return rows
+
+
+def test_a_faithful_budget_scores_one_everywhere_and_noise_lowers_it():
+    clean = table(study(6))
+    assert list(clean.budget) == [b.name for b in CANDIDATES] + [REFERENCE.name]
+    cand = clean[clean.budget != REFERENCE.name]
+    assert np.allclose(cand[["seed_spearman", "ref_spearman", "ref_kendall", "macs_spearman"]],
+                       1.0)
+    noisy = table(study(8, noise=0.05))
+    assert (noisy.ref_spearman.iloc[:4] < 1).all()
+    assert noisy.macs_spearman.iloc[-1] == pytest.approx(1.0)  # the reference itself
+
+
+def test_only_complete_models_count_and_budgets_with_fewer_than_four_are_left_out():
+    rows = study(5)
+    rows = [r for r in rows if not (r["model"] == "m4" and r["budget"] == CANDIDATES[0].name
+                                    and r["seed"] == 1)]
+    t = table(rows)
+    assert t.set_index("budget").loc[CANDIDATES[0].name, "models"] == 4
+    assert t.set_index("budget").loc[CANDIDATES[1].name, "models"] == 5
+    assert table(study(3)).empty
+    assert status(rows) == f"{len(rows)} of 261 trainings recorded, 4 of 29 models complete"
+
+
+def test_gpu_seconds_stay_out_of_the_cpu_cost_and_latency_adds_its_column():
+    rows = study(4) + [training("m9", CANDIDATES[0].name, 0, 0.3, 1e8, device="cuda")]
+    rows[-1]["seconds"] = 1e6
+    t = table(rows, latency={f"m{i}": 5.0 + i for i in range(4)})
+    assert t.seconds.iloc[0] == 10.0
+    assert np.allclose(t.latency_spearman, 1.0)
+    assert "latency_spearman" not in table(study(4))
+
+
+def test_read_results_skips_a_torn_last_line_and_names_a_bad_one(tmp_path):
+    good = [json.dumps(r) for r in study(1)]
+    path = tmp_path / "f.jsonl"
+    path.write_text("\n".join(good) + '\n{"model": "m1", "bud')
+    assert len(read_results(path)) == len(good)
+    path.write_text('{"model": "m1", "bud\n' + "\n".join(good))
+    with pytest.raises(ValueError, match="line 1 is not a training"):
+        read_results(path)
+    path.write_text("\n".join(good) + '\n{"not": "a training"}\n')
+    with pytest.raises(ValueError, match=f"line {len(good) + 1} is not a training"):
+        read_results(path)
+
+
+def test_accuracies_keep_the_study_order_and_each_seed():
+    per = accuracies(study(3))
+    assert list(per.model) == ["m0", "m1", "m2"]
+    b = CANDIDATES[2].name
+    assert np.allclose(per[b], (per[f"{b} seed 0"] + per[f"{b} seed 1"]) / 2)
+    assert per.latency_ms.isna().all()
