@@ -14,7 +14,7 @@ LAYERS = [
     ("modules", ["blocks", "builder"]),
     ("measure and train", ["latency", "phone", "data", "train", "accuracy"]),
     ("search parts", ["strategies", "executors", "dask_executor", "runfile", "runread",
-                      "store", "findings", "compare", "accuracy.predictor",
+                      "store", "findings", "fidelity", "compare", "accuracy.predictor",
                       "accuracy.predicted"]),
     ("the loop", ["search", "background", "estimate", "verify"]),
     ("shells", ["cli", "viz", "testing", "__main__"]),
