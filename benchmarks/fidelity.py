@@ -172,6 +172,12 @@ def main(argv=None) -> int:
             print("fidelity: --data must be a folder holding train/<class>/*.jpg",
                   file=sys.stderr)
             return 2
+        from mnas_core.train import resolve_device
+        try:
+            resolve_device(args.device)  # before an hour of work, not in its first training
+        except (ValueError, RuntimeError) as err:
+            print(f"fidelity: {err}", file=sys.stderr)
+            return 2
         args.results.parent.mkdir(parents=True, exist_ok=True)
         study(args)
     try:
