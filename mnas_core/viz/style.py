@@ -80,12 +80,13 @@ def fit_pareto_axes(fig: go.Figure, latency_ms, accuracy_pct, target_ms: float |
     if not len(lat):
         return target_line(fig, target_ms)
     lo, hi = float(lat.min()), float(lat.max())
-    span = max(hi - lo, 0.05 * hi, 1e-3)
+    least = max(0.05 * abs(hi), 1e-3)  # one point (the first trial) still gets a readable axis
+    span = max(hi - lo, least)
     shown = bool(target_ms) and lo - span / 2 <= target_ms <= hi + span / 2
     if shown:
         lo, hi = min(lo, target_ms), max(hi, target_ms)
-    span = max(hi - lo, 1e-3)
-    fig.update_xaxes(range=[lo - pad * span, hi + pad * span])
+    mid, span = (lo + hi) / 2, max(hi - lo, least)
+    fig.update_xaxes(range=[mid - (0.5 + pad) * span, mid + (0.5 + pad) * span])
     a_lo, a_hi = float(acc.min()), float(acc.max())
     a_span = max(a_hi - a_lo, 1.0)
     # More room on top: the winner's star, the top-10 rings and the T label sit there; a
@@ -96,9 +97,10 @@ def fit_pareto_axes(fig: go.Figure, latency_ms, accuracy_pct, target_ms: float |
         target_line(fig, target_ms)
     elif target_ms:
         side = "right" if target_ms > hi else "left"
+        # Inside the plot's top corner: above it, the legend sits.
         fig.add_annotation(text=f"T = {target_ms:g} ms {'→' if side == 'right' else '←'}",
                            xref="paper", yref="paper", x=1 if side == "right" else 0, y=1,
-                           xanchor=side, yanchor="bottom", showarrow=False,
+                           xanchor=side, yanchor="top", showarrow=False,
                            font=dict(color=TARGET_COLOR, size=12))
 
 

@@ -125,6 +125,12 @@ def test_histogram_titles_count_repeated_architectures():
     assert repeats >= 9
 
 
+def test_a_single_trial_gets_a_readable_latency_axis():
+    df = trials(1).assign(latency_ms=[31.5582], accuracy=[0.195], status=["ok"])
+    lo, hi = viz.pareto_scatter(df, 29.3).layout.xaxis.range
+    assert lo < 31.5582 < hi and hi - lo >= 0.05 * 31.5582  # not 31.55816 ... 31.55824
+
+
 def test_the_scatter_and_the_histograms_count_the_same_repeats():
     df = trials(30).assign(arch=[f"arch{i}" for i in range(30)])
     ok = df.dropna(subset=["accuracy"])
