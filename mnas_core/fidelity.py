@@ -94,8 +94,8 @@ def table(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataF
     """Per candidate budget, over the models that completed it and the reference: how many,
     their mean top-1, seed-to-seed Spearman, Spearman and Kendall vs the reference, Spearman
     of accuracy vs MACs and vs latency (`latency`: model -> measured ms, where every model
-    has one), and the median seconds per model on the CPU (a training on a GPU has no place
-    in a 2-core cost). Budgets with fewer than 4 such models are left out."""
+    has one), and the median seconds of one of its trainings on the CPU (a training on a GPU
+    has no place in a 2-core cost). Budgets with fewer than 4 such models are left out."""
     from scipy.stats import kendalltau, spearmanr
 
     per = accuracies(rows, latency)

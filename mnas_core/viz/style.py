@@ -73,9 +73,9 @@ def target_line(fig: go.Figure, target_ms: float | None, *, label: bool = True,
 def fit_pareto_axes(fig: go.Figure, latency_ms, accuracy_pct, target_ms: float | None,
                     pad: float = 0.05) -> None:
     """Axis ranges that fit the trials (plus a 5% margin, 12.5% above), with the T line drawn
-    when it lies within half the data's span of them. Left to autorange, a T far from the data (the
-    paper's 75 ms over a 3-13 ms run) stretched the axis and squeezed every point into a
-    corner; such a T is named at the edge instead."""
+    when it lies within half the data's span of them. Left to autorange, a T far from the
+    data (the paper's 75 ms over a 3-13 ms run) stretched the axis and squeezed every point
+    into a corner; such a T is named at the edge instead."""
     lat, acc = np.asarray(latency_ms, float), np.asarray(accuracy_pct, float)
     if not len(lat):
         return target_line(fig, target_ms)
