@@ -45,6 +45,7 @@ CANDIDATES = (
 )
 REFERENCE = Budget("ref 20k x4 r32", 20_000, 4, 32)
 FIELDS = ("model", "budget", "seed", "top1", "seconds", "macs")
+RESULTS_FILE = "fidelity_cifar10.jsonl"  # its name beside the sample runs
 
 
 def read_results(path: str | Path) -> list[dict]:

@@ -106,14 +106,11 @@ def _verified(paths: dict) -> None:
         st.caption(f"{name}: {len(table)} verified architecture(s), best reward first.")
 
 
-FIDELITY_FILE = "fidelity_cifar10.jsonl"
-
-
 def _fidelity(cfg: AppConfig) -> None:
     """The CIFAR-10 proxy-fidelity study recorded beside the sample runs (benchmarks/
     fidelity.py): which cheap budget ranks models as the long reference training does."""
-    path = next((d / FIDELITY_FILE for d in cfg.sample_dirs if (d / FIDELITY_FILE).is_file()),
-                None)
+    path = next((d / fidelity.RESULTS_FILE for d in cfg.sample_dirs
+                 if (d / fidelity.RESULTS_FILE).is_file()), None)
     if path is None:
         return
     try:

@@ -12,7 +12,7 @@ import streamlit as st
 from app import analysis, diagram, nav, runs, search_form
 from app.config import AppConfig
 from app.views import inspector, space
-from mnas_core import findings, registry, viz
+from mnas_core import fidelity, findings, registry, viz
 from mnas_core.arch import parse_arch
 from mnas_core.background import resume_search, spawn_search, stop_search
 from mnas_core.reward import PRESETS
@@ -167,8 +167,21 @@ def _digits_note(cfg: AppConfig) -> None:
                f"more accurate than a small one{measured}, so searches drift to the smallest "
                "networks. For accuracy that is real, train on CIFAR-10 or your own images "
                "(`folder:PATH`: a class-folder tree, one with train/ and val/ or test/, or "
-               "its .tar.gz); README \"Proxy task on real CIFAR-10\" says what budget ranks "
-               "models and what it costs.")
+               "its .tar.gz). No proxy budget for real data is chosen by measurement yet: the "
+               f"CIFAR-10 fidelity study that picks one is in progress{_study(cfg)} (Results "
+               "page); until then real data trains with the epochs and images set here.")
+
+
+def _study(cfg: AppConfig) -> str:
+    """How far the recorded fidelity study is, in brackets; empty without one."""
+    for d in cfg.sample_dirs:
+        path = d / fidelity.RESULTS_FILE
+        if path.is_file():
+            try:
+                return f" ({fidelity.status(runs.fidelity(path))})"
+            except ValueError:  # the Results page names the damage
+                return ""
+    return ""
 
 
 def _own_runs(cfg: AppConfig) -> pd.DataFrame:

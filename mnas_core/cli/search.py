@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..data import DataConfig, load_with_bar
+from ..fidelity import RESULTS_FILE
 from ..pareto import pareto_mask
 from ..registry import ACCURACY_SOURCES, DATASETS, EXECUTORS, LATENCY_SOURCES, STRATEGIES
 from ..reward import PRESETS, RewardConfig
@@ -92,6 +93,24 @@ def digits_note(recorded: Path = RECORDED_RANDOM) -> str:
             "networks. For real accuracy use --dataset cifar10 or folder:PATH.")
 
 
+RECORDED_FIDELITY = RECORDED_RANDOM.with_name(RESULTS_FILE)
+
+
+def real_data_note(cfg, recorded: Path = RECORDED_FIDELITY) -> str:
+    """On real data, say that no proxy budget has been chosen by measurement yet, and how far
+    the study that chooses one is (when this checkout has its results)."""
+    from ..fidelity import read_results, status
+
+    try:
+        progress = f" ({status(read_results(recorded))})" if recorded.is_file() else ""
+    except (OSError, ValueError):  # a damaged file: say it without the progress
+        progress = ""
+    return (f"note: no proxy budget for real data is chosen yet: the CIFAR-10 fidelity study "
+            f"that picks one is in progress{progress}, so each model trains with the "
+            f"trainer's defaults ({cfg.train.epochs:g} epochs, batch {cfg.train.batch_size}); "
+            "README, \"Proxy task on real CIFAR-10\", says what they rank so far.")
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     # The app stops a background search with SIGINT; a plain `kill` means the same. Both
     # handlers are set explicitly: a process started from a backgrounded shell inherits
@@ -109,6 +128,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         cfg = config_from_args(args)
         if cfg.dataset.name == "digits" and cfg.accuracy.uses_dataset:
             print(digits_note())
+        elif cfg.accuracy.uses_dataset:
+            print(real_data_note(cfg))
         if args.estimate:
             return _print_estimate(cfg, show=not args.no_progress)
         out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{cfg.strategy}.db")

@@ -107,6 +107,21 @@ def test_digits_says_it_has_almost_no_size_signal_with_the_measured_figure(tmp_p
     assert "Spearman" not in digits_note(tmp_path / "bad.db")
 
 
+def test_real_data_says_no_budget_is_chosen_yet_and_how_far_the_study_is(tmp_path):
+    from mnas_core.cli.search import RECORDED_FIDELITY, real_data_note
+    from mnas_core.fidelity import read_results, status
+    from mnas_core.search import SearchConfig
+
+    cfg = SearchConfig()
+    note = real_data_note(cfg)
+    assert "no proxy budget for real data is chosen yet" in note
+    assert status(read_results(RECORDED_FIDELITY)) in note
+    assert f"{cfg.train.epochs:g} epochs, batch {cfg.train.batch_size}" in note
+    (tmp_path / "bad.jsonl").write_text("[1, 2, 3]\n{}")
+    assert "trainings recorded" not in real_data_note(cfg, tmp_path / "bad.jsonl")
+    assert "trainings recorded" not in real_data_note(cfg, tmp_path / "none.jsonl")
+
+
 def test_estimate_prints_a_measured_cost_and_makes_no_run_file(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["search", "--estimate", "--train-images", "200", "--trials", "20",
