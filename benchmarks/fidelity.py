@@ -132,7 +132,8 @@ def report(rows: list[dict], latency: dict[str, float] | None = None) -> None:
     cols = [("budget", "{}", 16), ("models", "{}", 6), ("mean_top1", "{:.3f}", 9),
             ("seed_spearman", "{:.3f}", 13), ("ref_spearman", "{:.3f}", 12),
             ("ref_kendall", "{:.3f}", 11), ("macs_spearman", "{:.3f}", 13),
-            ("latency_spearman", "{:.3f}", 16), ("seconds", "{:.1f}", 7)]
+            ("latency_spearman", "{:.3f}", 16), ("plain_spearman", "{:.3f}", 14),
+            ("seconds", "{:.1f}", 7)]
     print("  ".join(f"{c:>{w}}" for c, _, w in cols))
     for r in table(rows, latency).to_dict("records"):
         print("  ".join(f"{_cell(r.get(c), f):>{w}}" for c, f, w in cols))

@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .arch import parse_arch
+from .layers import expand_layers
+
 SEEDS = (0, 1)
 
 
@@ -68,9 +71,17 @@ def read_results(path: str | Path) -> list[dict]:
     return rows
 
 
+def plain_layers(arch: str) -> int:
+    """How many of the network's block layers add no input to their output (skip 'none', or
+    an identity skip where shapes change): its depth without shortcuts, what makes a deep
+    network slow to train."""
+    return sum(not L.adds_input for L in expand_layers(parse_arch(arch))[1:-2])
+
+
 def accuracies(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per model that has its reference training: macs, latency_ms (from `latency`,
-    model -> ms, where given), ref (its reference top-1) and, per candidate budget it
+    model -> ms, where given), plain_layers (from its arch, where rows have one), ref (its
+    reference top-1) and, per candidate budget it
     completed with every seed, that budget's seeds and mean (columns "<budget> seed <s>" and
     "<budget>"). Models in study order."""
     acc = {(r["model"], r["budget"], r["seed"]): r["top1"] for r in rows}
@@ -79,8 +90,10 @@ def accuracies(rows: list[dict], latency: dict[str, float] | None = None) -> pd.
     for model in dict.fromkeys(r["model"] for r in rows):
         if (model, REFERENCE.name, SEEDS[0]) not in acc:
             continue
-        row = {"model": model, "macs": next(r["macs"] for r in rows if r["model"] == model),
+        first = next(r for r in rows if r["model"] == model)
+        row = {"model": model, "macs": first["macs"],
                "latency_ms": latency.get(model, float("nan")),
+               "plain_layers": plain_layers(first["arch"]) if "arch" in first else np.nan,
                "ref": acc[(model, REFERENCE.name, SEEDS[0])]}
         for b in CANDIDATES:
             seeds = [acc.get((model, b.name, s)) for s in SEEDS]
@@ -94,8 +107,8 @@ def accuracies(rows: list[dict], latency: dict[str, float] | None = None) -> pd.
 def table(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataFrame:
     """Per candidate budget, over the models that completed it and the reference: how many,
     their mean top-1, seed-to-seed Spearman, Spearman and Kendall vs the reference, Spearman
-    of accuracy vs MACs and vs latency (`latency`: model -> measured ms, where every model
-    has one), and the median seconds of one of its trainings on the CPU (a training on a GPU
+    of accuracy vs MACs, vs latency (`latency`: model -> measured ms, where every model has
+    one) and vs plain_layers (where every model has an arch), and the median seconds of one of its trainings on the CPU (a training on a GPU
     has no place in a 2-core cost). Budgets with fewer than 4 such models are left out."""
     from scipy.stats import kendalltau, spearmanr
 
@@ -117,6 +130,8 @@ def table(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataF
         row["macs_spearman"] = spearmanr(done[col], done["macs"]).statistic
         if done["latency_ms"].notna().all():
             row["latency_spearman"] = spearmanr(done[col], done["latency_ms"]).statistic
+        if done["plain_layers"].notna().all():
+            row["plain_spearman"] = spearmanr(done[col], done["plain_layers"]).statistic
         row["seconds"] = float(np.median(secs)) if secs else float("nan")
         out.append(row)
     return pd.DataFrame(out)

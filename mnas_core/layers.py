@@ -56,6 +56,15 @@ class Layer:
     def out_res(self) -> int:
         return (self.res - 1) // self.stride + 1
 
+    @property
+    def adds_input(self) -> bool:
+        """Whether the layer adds its input to its output (blocks.Shortcut builds this rule):
+        'pool' always does, 'identity' only where shapes allow (stride 1, in == out), as in
+        MobileNetV2; 'none' never."""
+        if self.skip == "identity":
+            return self.stride == 1 and self.in_chs == self.out_chs
+        return self.skip == "pool"
+
     def config(self) -> tuple:
         """Everything that determines the layer's cost: every field but the position, in
         field order (the latency tables' keys, so a new field changes every key)."""

@@ -61,6 +61,19 @@ def test_profiler_matches_built_modules_layer_by_layer():
             assert layer_cost(layer).params == sum(p.numel() for p in mod.parameters()), layer
 
 
+def test_a_layer_adds_its_input_exactly_where_its_built_module_does():
+    rng = np.random.default_rng(2)
+    space = SearchSpace(resolution=32, num_classes=10, small_input=True)
+    archs = [space.sample(rng) for _ in range(8)] + [zoo.get("mnasnet_a1")]
+    kinds = set()
+    for arch in archs:
+        layers = expand_layers(arch)[1:-2]  # the blocks' layers
+        for mod, layer in zip(build_model(arch).blocks, layers):
+            assert (mod.shortcut.kind != "none") == layer.adds_input, layer
+            kinds.add((layer.skip, layer.adds_input))
+    assert {("identity", True), ("identity", False), ("pool", True), ("none", False)} <= kinds
+
+
 def test_small_input_changes_stem_and_first_stride2_block_only():
     big, small = zoo.get("mnasnet_a1"), zoo.get("mnasnet_a1", resolution=32, small_input=True)
     s_big = [L.stride for L in expand_layers(big)]

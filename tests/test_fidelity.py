@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, accuracies, read_results, status,
-                                table)
+from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, accuracies, plain_layers,
+                                read_results, status, table)
 
 
 def training(model: str, budget: str, seed: int, top1: float, macs: float, **extra) -> dict:
@@ -78,3 +78,16 @@ def test_accuracies_keep_the_study_order_and_each_seed():
     b = CANDIDATES[2].name
     assert np.allclose(per[b], (per[f"{b} seed 0"] + per[f"{b} seed 1"]) / 2)
     assert per.latency_ms.isna().all()
+
+
+def test_plain_layers_count_the_layers_without_a_shortcut_and_add_their_column():
+    # block 1: two layers without a skip; block 2: the strided first layer has none, the
+    # second adds its input; block 3: a pool skip always adds.
+    arch = "r2_k3_s11_e1_i32_o16_noskip,r2_k3_s22_e6_i16_o24,r1_k3_s22_e3_i24_o32_pool"
+    assert plain_layers(arch) == 3
+    assert "plain_spearman" not in table(study(4))
+    rows = study(4)
+    for r in rows:  # deeper plain stacks score lower here
+        n = int(r["model"][1:])
+        r["arch"] = f"r{4 - n}_k3_s11_e1_i32_o16_noskip,r1_k3_s22_e6_i16_o24"
+    assert np.allclose(table(rows).plain_spearman, -1.0)

@@ -136,6 +136,9 @@ def _fidelity(cfg: AppConfig) -> None:
             "ref_spearman": st.column_config.NumberColumn("ρ vs reference", format="%.2f"),
             "ref_kendall": st.column_config.NumberColumn("τ vs reference", format="%.2f"),
             "macs_spearman": st.column_config.NumberColumn("ρ with MACs", format="%.2f"),
+            "plain_spearman": st.column_config.NumberColumn(
+                "ρ with plain layers", format="%.2f",
+                help="Spearman of top-1 with the count of layers without a shortcut"),
             "seconds": st.column_config.NumberColumn("s per training (2 cores)", format="%.0f")})
 
 
