@@ -1,6 +1,6 @@
 """Proxy-trainer benchmarks, every figure measured in this run (README "Proxy task").
 
-  python benchmarks/train.py [--quick] [--only throughput,candidate,sanity,fidelity,batch]
+  python benchmarks/train.py [--quick] [--only throughput,candidate,sanity,fidelity,batch,compile]
 
 1. throughput: mnas_core.train.train vs a minimal hand-written PyTorch loop on the same model
    and the same data, interleaved A/B/A/B so machine noise hits both alike (ratio >= 0.95).
@@ -12,6 +12,8 @@
 5. batch: training images/s at 32x32 against the batch size, for MnasNet-A1 x0.5 and a random
    model of the space, interleaved, as a ratio to batch 64 (the default) measured alike:
    what a larger batch would buy a CIFAR-10 budget (the fidelity study's cost).
+6. compile: the minimal loop at 32x32 on the same random model, eager vs torch.compile: the
+   compiled model's first steps (its compile time) and its steady img/s as a ratio to eager.
 
 Runs under the glibc malloc tunables (re-executes itself with them, see mnas_core.runtime).
 Log lines carry CPU time / wall time: well below the thread count means the run was preempted.
@@ -186,10 +188,29 @@ def bench_batch(args, sizes=(64, 128, 256)):
             f"batch {bs}: {med[bs]:6.0f} img/s ({med[bs] / med[sizes[0]]:.2f}x)" for bs in sizes))
 
 
+def bench_compile(args):
+    data = random_dataset(2_000)
+    arch = SearchSpace().replace(**data.arch_overrides()).sample(
+        np.random.default_rng(args.space_seed))
+    x, y = data.train_x.float() / 255, data.train_y
+    steps = 4 if args.quick else 30
+    cfg = TrainConfig()
+    print(f"\n[compile] minimal loop, a random model at 32x32, batch {cfg.batch_size}, "
+          f"{steps} steps after 2 warm-up steps, {args.threads} threads")
+    rates = {}
+    for name in ("eager", "torch.compile"):
+        model = build_model(arch, 0)
+        model = torch.compile(model) if name == "torch.compile" else model
+        _, warm, _ = timed(lambda: minimal_loop(model, x, y, 2, cfg.batch_size, cfg, True))
+        rates[name] = minimal_loop(model, x, y, steps, cfg.batch_size, cfg, True)
+        print(f"  {name:14s} first 2 steps {warm:6.1f} s, then {rates[name]:5.0f} img/s "
+              f"({rates[name] / rates['eager']:.2f}x eager)")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer models, steps and images")
-    p.add_argument("--only", default="throughput,candidate,sanity,fidelity,batch")
+    p.add_argument("--only", default="throughput,candidate,sanity,fidelity,batch,compile")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--models", type=int, default=20)
     p.add_argument("--space-seed", type=int, default=0)
@@ -218,6 +239,8 @@ def main(argv=None) -> int:
         bench_fidelity(args, digits, cfg)
     if "batch" in only:
         bench_batch(args)
+    if "compile" in only:
+        bench_compile(args)
     return 0
 
 
