@@ -18,12 +18,18 @@ def _rho(x, y) -> str:
 def fidelity_scatter(per: pd.DataFrame, budgets: list[str]) -> go.Figure:
     """One panel per candidate budget: each model's top-1 under it (mean of its seeds; the
     bar spans them) against its reference top-1, Spearman in the panel title; and a last
-    panel of reference top-1 against MACs. `per`: mnas_core.fidelity.accuracies."""
+    panel of reference top-1 against MACs, coloured by each model's layers without a shortcut
+    where known (in this space the big networks are the deep ones). `per`:
+    mnas_core.fidelity.accuracies."""
     if per.empty:
         return empty_figure("No model has its reference training yet")
     shown = [b for b in budgets if b in per and per[b].notna().any()]
     titles = [f"{b}<br>{_rho(*_pair(per, b))} vs reference" for b in shown]
-    titles.append(f"the reference by size<br>{_rho(per['macs'], per['ref'])} with MACs")
+    plain = "plain_layers" in per and per["plain_layers"].notna().all()
+    by_size = f"the reference by size<br>{_rho(per['macs'], per['ref'])} with MACs"
+    if plain:
+        by_size += f",<br>{_rho(per['plain_layers'], per['ref'])} with plain layers"
+    titles.append(by_size)
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles,
                         horizontal_spacing=0.05)
     hover = "%{text}<br>reference %{x:.1f}%<br>this budget %{y:.1f}%<extra></extra>"
@@ -39,16 +45,21 @@ def fidelity_scatter(per: pd.DataFrame, budgets: list[str]) -> go.Figure:
             row=1, col=col)
         fig.update_xaxes(title="reference top-1 (%)", row=1, col=col)
     last = len(titles)
+    marker = dict(size=8, color=run_color(1))
+    hover = "%{text}<br>%{x:.0f}M MACs<br>reference %{y:.1f}%"
+    if plain:
+        marker.update(color=per["plain_layers"], colorscale="Viridis", showscale=True,
+                      colorbar=dict(title="plain<br>layers", thickness=10, len=0.8))
+        hover += "<br>%{marker.color} layers without a shortcut"
     fig.add_trace(go.Scatter(
         x=per["macs"] / 1e6, y=100 * per["ref"], text=per["model"], mode="markers",
-        showlegend=False, marker=dict(size=8, color=run_color(1)),
-        hovertemplate="%{text}<br>%{x:.0f}M MACs<br>reference %{y:.1f}%<extra></extra>"),
+        showlegend=False, marker=marker, hovertemplate=hover + "<extra></extra>"),
         row=1, col=last)
     fig.update_xaxes(title="MMACs", row=1, col=last)
     fig.update_yaxes(title="top-1 (%) under the budget", row=1, col=1)
     fig.update_annotations(font_size=12)
     return layout(fig, f"Proxy budgets against the reference, {len(per)} models "
-                       "(bars: the two seeds)", height=340, grid=True)
+                       "(bars: the two seeds)", height=360 if plain else 340, grid=True)
 
 
 def _pair(per: pd.DataFrame, budget: str):

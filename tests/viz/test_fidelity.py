@@ -29,3 +29,14 @@ def test_budgets_nobody_completed_get_no_panel_and_an_empty_study_says_so():
     assert len(fig.layout.annotations) == len(CANDIDATES)  # 3 budgets + MACs
     empty = viz.fidelity_scatter(accuracies([]), [b.name for b in CANDIDATES])
     assert "No model has its reference" in empty.layout.annotations[0].text
+
+
+def test_the_size_panel_is_coloured_by_plain_layers_where_the_rows_have_an_arch():
+    rows = study(4)
+    for r in rows:
+        r["arch"] = f"r{1 + int(r['model'][1:])}_k3_s11_e1_i32_o16_noskip"
+    per = accuracies(rows)
+    last = viz.fidelity_scatter(per, [b.name for b in CANDIDATES]).data[-1]
+    assert list(last.marker.color) == [1, 2, 3, 4] == list(per.plain_layers)
+    assert "with plain layers" in viz.fidelity_scatter(per, []).layout.annotations[-1].text
+    assert viz.fidelity_scatter(accuracies(study(4)), []).data[-1].marker.showscale is None
