@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnas_core.fidelity import CANDIDATES, REFERENCE, SEEDS, Budget, read_results, table
+from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, Budget, read_results, table,
+                                verdict)
 
 ZOO = ("mobilenet_v2_x0.35", "mobilenet_v2_x0.5", "mobilenet_v2", "mnasnet_a1_x0.5",
        "mnasnet_a1")
@@ -135,8 +136,10 @@ def report(rows: list[dict], latency: dict[str, float] | None = None) -> None:
             ("latency_spearman", "{:.3f}", 16), ("plain_spearman", "{:.3f}", 14),
             ("seconds", "{:.1f}", 7)]
     print("  ".join(f"{c:>{w}}" for c, _, w in cols))
-    for r in table(rows, latency).to_dict("records"):
+    shown = table(rows, latency)
+    for r in shown.to_dict("records"):
         print("  ".join(f"{_cell(r.get(c), f):>{w}}" for c, f, w in cols))
+    print(verdict(shown))
     loads = [r["load1"] for r in rows]
     if loads:
         print(f"(seconds per model on {os.cpu_count()} cores, median; load average while "

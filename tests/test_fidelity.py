@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, accuracies, plain_layers,
-                                read_results, status, table)
+                                read_results, status, table, verdict)
 
 
 def training(model: str, budget: str, seed: int, top1: float, macs: float, **extra) -> dict:
@@ -91,3 +91,17 @@ def test_plain_layers_count_the_layers_without_a_shortcut_and_add_their_column()
         n = int(r["model"][1:])
         r["arch"] = f"r{4 - n}_k3_s11_e1_i32_o16_noskip,r1_k3_s22_e6_i16_o24"
     assert np.allclose(table(rows).plain_spearman, -1.0)
+
+
+def test_the_verdict_chooses_a_budget_only_against_a_reference_that_ranks_big_above_small():
+    assert verdict(table(study(3))) == "Too few complete models to judge a budget yet."
+    good = verdict(table(study(6)))
+    assert good.startswith(f"Over 6 models {CANDIDATES[0].name} is the cheapest")
+    assert "chosen, against a reference whose ρ with MACs is 1.00" in good
+    # The same models with their MACs reversed: ranks agree, the reference now favours small.
+    flipped = [dict(r, macs=1e9 - r["macs"]) for r in study(6)]
+    bad = verdict(table(flipped))
+    assert "ranks big models below small ones (ρ with MACs -1.00" in bad
+    assert "no budget is chosen" in bad
+    noisy = verdict(table(study(8, noise=0.3)))
+    assert "no budget meets both ranking targets; the closest" in noisy

@@ -140,6 +140,7 @@ def _fidelity(cfg: AppConfig) -> None:
                 "ρ with plain layers", format="%.2f",
                 help="Spearman of top-1 with the count of layers without a shortcut"),
             "seconds": st.column_config.NumberColumn("s per training (2 cores)", format="%.0f")})
+    st.markdown(f"**So far:** {fidelity.verdict(shown)}")
 
 
 def _trial_table(data: dict, confs: dict, paths: dict) -> None:

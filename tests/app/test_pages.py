@@ -276,6 +276,7 @@ def test_results_page_shows_the_fidelity_study_beside_the_sample_runs(run_dirs):
                for m in at.markdown)
     table = next(d.value for d in at.dataframe if "ref_spearman" in d.value.columns)
     assert len(table) == 5 and (table.models == 5).all()
+    assert any(m.value.startswith("**So far:** Over 5 models") for m in at.markdown)
     (samples / "fidelity_cifar10.jsonl").write_text("[1, 2, 3]\n" + json.dumps(rows[0]))
     at = page_app("results", runs, samples).run()
     assert not at.exception
