@@ -47,8 +47,9 @@ CANDIDATES = (
     Budget("10k x1 r32 w0.5", 10_000, 1, 32, 0.5),
 )
 REFERENCE = Budget("ref 20k x4 r32", 20_000, 4, 32)
-# The issue's targets for choosing a budget. "The reference ranks big and small models apart"
-# needs a number: a Spearman with MACs of 0.3 or more, which few models cannot reach by chance.
+# The issue's targets for choosing a budget. "The reference ranks big models above small ones"
+# needs a number: a Spearman with MACs of at least 0.3. It is a floor, not a significance test
+# (over a dozen models chance alone gives |rho| >= 0.3 about one time in three).
 MIN_REF_SPEARMAN, MIN_SEED_SPEARMAN, MIN_REF_MACS_SPEARMAN = 0.7, 0.8, 0.3
 FIELDS = ("model", "budget", "seed", "top1", "seconds", "macs")
 RESULTS_FILE = "fidelity_cifar10.jsonl"  # its name beside the sample runs
@@ -84,9 +85,8 @@ def plain_layers(arch: str) -> int:
 def accuracies(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per model that has its reference training: macs, latency_ms (from `latency`,
     model -> ms, where given), plain_layers (from its arch, where rows have one), ref (its
-    reference top-1) and, per candidate budget it
-    completed with every seed, that budget's seeds and mean (columns "<budget> seed <s>" and
-    "<budget>"). Models in study order."""
+    reference top-1) and, per candidate budget it completed with every seed, that budget's
+    seeds and mean (columns "<budget> seed <s>" and "<budget>"). Models in study order."""
     acc = {(r["model"], r["budget"], r["seed"]): r["top1"] for r in rows}
     latency = latency or {}
     out = []

@@ -19,8 +19,8 @@ def fidelity_scatter(per: pd.DataFrame, budgets: list[str]) -> go.Figure:
     """One panel per candidate budget: each model's top-1 under it (mean of its seeds; the
     bar spans them) against its reference top-1, Spearman in the panel title; and a last
     panel of reference top-1 against MACs, coloured by each model's layers without a shortcut
-    where known (in this space the big networks are the deep ones). `per`:
-    mnas_core.fidelity.accuracies."""
+    where known (networks without shortcuts train slowly, one reason a big one can score low
+    here). `per`: mnas_core.fidelity.accuracies."""
     if per.empty:
         return empty_figure("No model has its reference training yet")
     shown = [b for b in budgets if b in per and per[b].notna().any()]
