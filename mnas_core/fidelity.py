@@ -155,10 +155,11 @@ def verdict(t: pd.DataFrame) -> str:
     cheapest budget meeting both ranking targets is chosen only if the reference itself ranks
     big models above small ones; otherwise say what the best budget reaches and why none is
     chosen."""
-    if t.empty or REFERENCE.name not in set(t.budget):
+    cand = t[t.budget != REFERENCE.name] if not t.empty else t
+    # References alone (a GPU run of `--only "ref ..."`) have nothing to rank yet.
+    if cand.empty or REFERENCE.name not in set(t.budget):
         return "Too few complete models to judge a budget yet."
     ref = t[t.budget == REFERENCE.name].iloc[0]
-    cand = t[t.budget != REFERENCE.name]
     meets = cand[(cand.ref_spearman >= MIN_REF_SPEARMAN)
                  & (cand.seed_spearman >= MIN_SEED_SPEARMAN)].sort_values("seconds")
     n, macs = int(ref.models), float(ref.macs_spearman)

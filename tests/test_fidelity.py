@@ -95,6 +95,8 @@ def test_plain_layers_count_the_layers_without_a_shortcut_and_add_their_column()
 
 def test_the_verdict_chooses_a_budget_only_against_a_reference_that_ranks_big_above_small():
     assert verdict(table(study(3))) == "Too few complete models to judge a budget yet."
+    refs_only = [r for r in study(6) if r["budget"] == REFERENCE.name]
+    assert verdict(table(refs_only)) == "Too few complete models to judge a budget yet."
     good = verdict(table(study(6)))
     assert good.startswith(f"Over 6 models {CANDIDATES[0].name} is the cheapest")
     assert "chosen, against a reference whose ρ with MACs is 1.00" in good

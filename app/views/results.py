@@ -121,9 +121,10 @@ def _fidelity(cfg: AppConfig) -> None:
     st.subheader("Which proxy budget ranks models? CIFAR-10, in progress")
     st.markdown(f"`{path.name}`: {fidelity.status(rows)}. Every model is trained under each "
                 "cheap budget (two seeds) and once under a reference 8x longer; a budget is "
-                "good when it orders models as the reference does (target: Spearman >= 0.7 "
-                "vs the reference, >= 0.8 seed to seed) and the reference orders big models "
-                "above small ones. Until enough models are complete, read the figures as "
+                "good when it orders models as the reference does (target: Spearman >= "
+                f"{fidelity.MIN_REF_SPEARMAN} vs the reference, >= {fidelity.MIN_SEED_SPEARMAN} "
+                "seed to seed) and the reference orders big models above small ones (Spearman "
+                f"with MACs >= {fidelity.MIN_REF_MACS_SPEARMAN}). Until enough models are complete, read the figures as "
                 "what they are: a few ranks.")
     st.plotly_chart(viz.fidelity_scatter(fidelity.accuracies(rows),
                                          [b.name for b in fidelity.CANDIDATES]),
