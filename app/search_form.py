@@ -26,6 +26,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+CIFAR = ("cifar10", "cifar100")  # the datasets a data path (archive or folder) applies to
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
@@ -36,6 +37,7 @@ class FormValues:
 
     name: str
     dataset: str | None = None       # a name in registry.DATASETS (or folder:PATH)
+    data_path: str | None = None     # CIFAR: a downloaded archive or folder ("" = download)
     subset: int | None = None        # training images used (0 = all)
     epochs: float | None = None      # proxy training budget per candidate
     strategy: str | None = None
@@ -50,15 +52,18 @@ class FormValues:
     seed: int | None = None
 
 
-def defaults(name: str = "") -> FormValues:
-    """The form's starting values: the default search's (SearchConfig, as the CLI's)."""
-    from mnas_core.search import SearchConfig  # imported on use: it loads torch
+def defaults(name: str = "", dataset: str | None = None) -> FormValues:
+    """The form's starting values: the default search's (SearchConfig, as the CLI's), with
+    the proxy task of `dataset` (default: the default search's) from search.proxy_task."""
+    from mnas_core.search import SearchConfig, proxy_task  # imported on use: it loads torch
 
     c = SearchConfig()
-    return FormValues(name=name, dataset=c.dataset.name, subset=c.dataset.train_images or 0,
-                      epochs=c.train.epochs, strategy=c.strategy, trials=c.trials,
-                      batch_size=c.batch_size, target_ms=c.reward.target_ms or 0.0,
-                      preset=c.reward.kind, alpha=c.reward.alpha, beta=c.reward.beta,
+    data, train = proxy_task(dataset or c.dataset.name)
+    return FormValues(name=name, dataset=data.name, data_path="",
+                      subset=data.train_images or 0, epochs=float(train.epochs),
+                      strategy=c.strategy, trials=c.trials, batch_size=c.batch_size,
+                      target_ms=c.reward.target_ms or 0.0, preset=c.reward.kind,
+                      alpha=c.reward.alpha, beta=c.reward.beta,
                       latency_source=c.latency.source, workers=c.workers, seed=c.seed)
 
 
@@ -111,18 +116,21 @@ def _reward(v: FormValues) -> RewardConfig:
 
 def build_config(v: FormValues, space: SearchSpace):
     """The SearchConfig for the form's values (ValueError with a clear message otherwise)."""
-    from mnas_core.data import DataConfig
-    from mnas_core.search import LatencySetup, SearchConfig
-    from mnas_core.train import TrainConfig
+    from mnas_core.search import LatencySetup, SearchConfig, proxy_task
 
-    d = defaults()
+    d = defaults(dataset=(v.dataset or "").strip() or None)
     v = dataclasses.replace(v, **{f.name: getattr(d, f.name) for f in dataclasses.fields(v)
                                   if getattr(v, f.name) is None})
     registry.STRATEGIES.get(v.strategy)  # ValueError naming the registered strategies
     if v.workers < 1:
         raise ValueError(f"workers must be at least 1, got {v.workers}")
-    data = DataConfig(name=v.dataset.strip(), train_images=int(v.subset) or None)
-    train = dataclasses.replace(TrainConfig(), epochs=float(v.epochs))
+    data, train = proxy_task(v.dataset.strip())  # the dataset's budget, then the form's
+    if v.data_path.strip() and data.source not in CIFAR:
+        raise ValueError(f"a data path is for CIFAR's archive; dataset {data.name!r} does not "
+                         "take one (your own images: folder:PATH)")
+    data = dataclasses.replace(data, train_images=int(v.subset) or None,
+                               path=v.data_path.strip() or None)
+    train = dataclasses.replace(train, epochs=float(v.epochs))
     return SearchConfig(strategy=v.strategy, trials=int(v.trials), batch_size=int(v.batch_size),
                         reward=_reward(v), dataset=data, train=train,
                         latency=LatencySetup(source=v.latency_source), space=space,

@@ -162,6 +162,21 @@ class SearchConfig:
         return config.load(cls, d, "search config")
 
 
+def proxy_task(dataset: str) -> tuple[DataConfig, TrainConfig]:
+    """The default proxy task on `dataset`, the one place it is set (the CLI and the app's
+    form start from it). digits: DataConfig's and TrainConfig's defaults. Real data: the
+    CIFAR-10 fidelity study's budget (mnas_core.fidelity.PROXY): its training images, epochs,
+    resolution and width, validated on 5,000 held-out images as the study was."""
+    from .fidelity import PROXY, PROXY_VAL_IMAGES
+
+    data, train = DataConfig(name=dataset), TrainConfig()
+    if data.source == "digits":
+        return data, train
+    return (dataclasses.replace(data, resolution=PROXY.resolution, train_images=PROXY.images,
+                                val_images=PROXY_VAL_IMAGES),
+            dataclasses.replace(train, epochs=PROXY.epochs, width=PROXY.width))
+
+
 def versions() -> dict:
     import torch
 
@@ -360,8 +375,12 @@ def _evaluate(store, pending, archs: dict[str, Architecture], cfg: SearchConfig,
             out.add(t["trial"], {"status": TrialStatus.FAILED, "error": f"latency: {err}"})
     trials = [t for t in pending if t["trial"] in lat]
     out.expect(len(trials), getattr(executor, "workers", None))
-    budget = json.dumps({"epochs": cfg.train.epochs, "steps": cfg.train.steps}) \
-        if acc.measured else None  # the budget of a figure that a training measured
+    # The budget of a figure that a training measured (its width only where it is not 1, as
+    # runs recorded before it existed read).
+    t = cfg.train
+    budget = json.dumps({"epochs": t.epochs, "steps": t.steps,
+                         **({"width": t.width} if t.width != 1 else {})}) \
+        if acc.measured else None
     for i, r in acc.evaluate([archs[t["arch"]] for t in trials], executor):
         trial = trials[i]["trial"]
         fields = {**lat[trial], "train_budget": budget, "accuracy_source": acc.name}

@@ -77,7 +77,8 @@ def test_schedule_warms_up_then_decays_to_zero():
                                           ({"epochs": 0}, "epochs"),
                                           ({"batch_size": 0}, "batch_size"),
                                           ({"threads": 0}, "threads"),
-                                          ({"warmup": 1.0}, "warmup")])
+                                          ({"warmup": 1.0}, "warmup"),
+                                          ({"width": 0}, "width")])
 def test_train_config_rejects_bad_values(kwargs, word):
     with pytest.raises(ValueError, match=word):
         TrainConfig(**kwargs)
@@ -117,6 +118,14 @@ def test_evaluate_candidate_checks_fit_and_accepts_a_config(digits):
     cfg = DataConfig(resolution=12, train_images=300)
     r = evaluate_candidate(tiny(digits), cfg, dataclasses.replace(FAST, steps=2))
     assert r.steps == 2
+
+
+def test_a_width_below_one_trains_a_narrower_copy_of_the_candidate(digits):
+    arch = tiny(digits)
+    full = evaluate_candidate(arch, digits, FAST)
+    half = evaluate_candidate(arch, digits, dataclasses.replace(FAST, width=0.5))
+    narrow = build_model(arch.replace(width=arch.width * 0.5))
+    assert half.params == sum(p.numel() for p in narrow.parameters()) < full.params
 
 
 def test_cli_train_smoke(capsys):

@@ -124,23 +124,28 @@ def _fidelity(cfg: AppConfig) -> None:
                 "good when it orders models as the reference does (target: Spearman >= "
                 f"{fidelity.MIN_REF_SPEARMAN} vs the reference, >= {fidelity.MIN_SEED_SPEARMAN} "
                 "seed to seed) and the reference orders big models above small ones (Spearman "
-                f"with MACs >= {fidelity.MIN_REF_MACS_SPEARMAN}). Until enough models are complete, read the figures as "
-                "what they are: a few ranks.")
+                f"with MACs >= {fidelity.MIN_REF_MACS_SPEARMAN}). Until enough models are "
+                "complete, read the figures as what they are: a few ranks.")
     st.plotly_chart(viz.fidelity_scatter(fidelity.accuracies(rows),
                                          [b.name for b in fidelity.CANDIDATES]),
                     key="res_fidelity")
     shown = fidelity.table(rows)
     if not shown.empty:
-        st.dataframe(shown, hide_index=True, width="stretch", column_config={
-            "mean_top1": st.column_config.NumberColumn("mean top-1", format="%.3f"),
-            "seed_spearman": st.column_config.NumberColumn("seed-to-seed ρ", format="%.2f"),
-            "ref_spearman": st.column_config.NumberColumn("ρ vs reference", format="%.2f"),
-            "ref_kendall": st.column_config.NumberColumn("τ vs reference", format="%.2f"),
-            "macs_spearman": st.column_config.NumberColumn("ρ with MACs", format="%.2f"),
-            "plain_spearman": st.column_config.NumberColumn(
-                "ρ with plain layers", format="%.2f",
-                help="Spearman of top-1 with the count of layers without a shortcut"),
-            "seconds": st.column_config.NumberColumn("s per training (2 cores)", format="%.0f")})
+        # A Styler, so that the reference's own cells (it is not ranked against itself) read
+        # "-" rather than Streamlit's "None".
+        formats = {"mean_top1": "{:.3f}", "seconds": "{:,.0f}"} | {
+            c: "{:.2f}" for c in shown.columns if c.endswith(("spearman", "kendall"))}
+        st.dataframe(shown.style.format(formats, na_rep="-"), hide_index=True,
+                     width="stretch", column_config={
+                         "mean_top1": "mean top-1", "seed_spearman": "seed-to-seed ρ",
+                         "ref_spearman": "ρ vs reference", "ref_kendall": "τ vs reference",
+                         "macs_spearman": "ρ with MACs",
+                         "latency_spearman": "ρ with latency",
+                         "plain_spearman": st.column_config.Column(
+                             "ρ with plain layers",
+                             help="Spearman of top-1 with the count of layers without a "
+                                  "shortcut"),
+                         "seconds": "s per training (2 cores)"})
     st.markdown(f"**So far:** {fidelity.verdict(shown)}")
 
 

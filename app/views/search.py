@@ -36,7 +36,16 @@ STATUS_ICON = {RunStatus.CREATED: ":material/hourglass_top:",
 
 def _form(cfg: AppConfig) -> None:
     edited = st.session_state.get(space.SPACE)
-    d = search_form.defaults()
+    # Outside the form as well, so that the budget fields and the time per model follow it.
+    dataset = st.selectbox("Dataset", search_form.DATASETS, accept_new_options=True,
+                           key="sf_dataset", help=registry.DATASETS.describe() + "; or type "
+                           "folder:PATH (a class-folder tree, one with train/ and val/ or "
+                           "test/, or its .tar.gz)")
+    try:
+        d = search_form.defaults(dataset=str(dataset).strip())
+    except ValueError as err:  # a typed name that is no dataset
+        st.error(str(err), icon=":material/error:")
+        return
     # Outside the form, so that picking a preset shows its exponents at once (a form's widgets
     # only report on submit); α and β are editable for a custom reward only.
     presets = ["soft", "hard", "custom"]
@@ -56,14 +65,16 @@ def _form(cfg: AppConfig) -> None:
         st.markdown("**Proxy task**: each candidate trains briefly on this data; its "
                     "validation accuracy is ACC(m)")
         c = st.columns(4)
-        dataset = c[0].selectbox("Dataset", search_form.DATASETS, accept_new_options=True,
-                                 help=registry.DATASETS.describe())
+        data_path = c[0].text_input(
+            "CIFAR archive or folder", placeholder="empty: download once",
+            disabled=d.dataset not in search_form.CIFAR,
+            help="the official cifar-10-python.tar.gz (or its extracted folder) you have")
         subset = c[1].number_input("Training images (0 = all)", 0, 1_000_000, d.subset,
                                    step=100)
         epochs = c[2].number_input("Epochs per candidate", 0.1, 100.0, d.epochs, step=0.5)
         workers = c[3].number_input("Workers", 1, 64, d.workers,
                                     help="parallel training processes on this machine")
-        _digits_note(cfg)
+        _budget_note(cfg, d)
         st.markdown("**Reward and latency** (latency is measured on the model as deployed: "
                     "224x224, 1000 classes, as in the paper)")
         c = st.columns(4)
@@ -91,7 +102,8 @@ def _form(cfg: AppConfig) -> None:
     if not (submitted or estimating):
         return
     values = search_form.FormValues(
-        name=name.strip() or search_form.default_name(strategy, preset), dataset=str(dataset),
+        name=name.strip() or search_form.default_name(strategy, preset), dataset=d.dataset,
+        data_path=data_path if d.dataset in search_form.CIFAR else "",
         subset=int(subset), epochs=float(epochs),
         strategy=strategy, trials=int(trials), batch_size=int(batch),
         target_ms=float(target), preset=preset, alpha=float(alpha), beta=float(beta),
@@ -147,6 +159,23 @@ def _estimate(values: search_form.FormValues, space: SearchSpace) -> None:
     st.info(f"Estimated on this machine: {found.summary()}.", icon=":material/timer:")
 
 
+def _budget_note(cfg: AppConfig, d: search_form.FormValues) -> None:
+    """Before Start, what the chosen dataset's proxy task is worth: digits' missing size
+    signal, or real data's budget with its measured time per model and the study's verdict."""
+    if d.dataset == "digits":
+        _digits_note(cfg)
+        return
+    from mnas_core.search import proxy_task
+
+    rows = _study(cfg)
+    data, train = proxy_task(d.dataset)
+    measured = fidelity.proxy_seconds(rows or [])
+    run = (f" The default {d.trials} trials: about {d.trials * measured[0] / 3600:.1f} h of "
+           "training on 2 cores, latency timing on top; **Estimate time** measures both with "
+           "your settings." if measured else "")
+    st.caption(f"{fidelity.proxy_note(data, train, rows)}{run} Results page: the study.")
+
+
 def _digits_note(cfg: AppConfig) -> None:
     """Say what digits can and cannot teach, measured on the recorded random search."""
     listed = runs.list_runs(cfg.sample_dirs)
@@ -165,23 +194,21 @@ def _digits_note(cfg: AppConfig) -> None:
                 "models of the recorded random search)" if found else "")
     st.caption("digits is the offline demo of the mechanics: on it a big network is hardly "
                f"more accurate than a small one{measured}, so searches drift to the smallest "
-               "networks. For accuracy that is real, train on CIFAR-10 or your own images "
+               "networks. For accuracy that is real, pick CIFAR-10 or your own images "
                "(`folder:PATH`: a class-folder tree, one with train/ and val/ or test/, or "
-               "its .tar.gz). No proxy budget for real data is chosen by measurement yet: the "
-               f"CIFAR-10 fidelity study that picks one is in progress{_study(cfg)} (Results "
-               "page); until then real data trains with the epochs and images set here.")
+               "its .tar.gz) above: it shows their budget and time per model.")
 
 
-def _study(cfg: AppConfig) -> str:
-    """How far the recorded fidelity study is, in brackets; empty without one."""
+def _study(cfg: AppConfig) -> list[dict] | None:
+    """The recorded fidelity study's trainings; None without a readable one."""
     for d in cfg.sample_dirs:
         path = d / fidelity.RESULTS_FILE
         if path.is_file():
             try:
-                return f" ({fidelity.status(runs.fidelity(path))})"
+                return runs.fidelity(path)
             except ValueError:  # the Results page names the damage
-                return ""
-    return ""
+                return None
+    return None
 
 
 def _own_runs(cfg: AppConfig) -> pd.DataFrame:

@@ -54,8 +54,11 @@ class TrainedAccuracy(AccuracySource):
 
     def describe(self) -> str:
         t = self.config.train
-        budget = f"{t.steps} steps" if t.steps is not None else f"{t.epochs:g} epochs"
-        return f"trained on {self.config.dataset.name} for {budget} (validation top-1)"
+        budget = (f"{t.steps} steps" if t.steps is not None
+                  else f"{t.epochs:g} epoch{'' if t.epochs == 1 else 's'}")
+        copy = f" as a x{t.width:g}-width copy" if t.width != 1 else ""
+        return (f"trained on {self.config.dataset.name} for {budget}{copy} "
+                "(validation top-1)")
 
     def task(self) -> dict:
         return dataset(self.config.dataset).arch_overrides()

@@ -9,15 +9,14 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..data import DataConfig, load_with_bar
+from ..data import load_with_bar
 from ..fidelity import RESULTS_FILE
 from ..pareto import pareto_mask
 from ..registry import ACCURACY_SOURCES, DATASETS, EXECUTORS, LATENCY_SOURCES, STRATEGIES
 from ..reward import PRESETS, RewardConfig
 from ..search import (AccuracySetup, LatencySetup, SearchConfig, check_config, load_config,
-                      run_search, start_run)
+                      proxy_task, run_search, start_run)
 from ..store import RunStore, TrialStatus
-from ..train import TrainConfig
 from .core import load_space
 
 
@@ -31,11 +30,13 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     except ValueError as err:
         raise ValueError(f"--target: {err}") from None
     reward = RewardConfig(target, alpha, beta)
-    data = DataConfig(name=args.dataset,
-                      **{k: v for k, v in (("resolution", args.resolution),
-                                           ("train_images", args.train_images)) if v})
-    train = dataclasses.replace(TrainConfig(), **{k: v for k, v in (
-        ("epochs", args.epochs), ("steps", args.steps), ("threads", args.threads)) if v})
+    data, train = proxy_task(args.dataset)  # the dataset's default budget, then the flags
+    data = dataclasses.replace(data, **{k: v for k, v in (
+        ("resolution", args.resolution), ("train_images", args.train_images),
+        ("path", args.data_path)) if v})
+    train = dataclasses.replace(train, **{k: v for k, v in (
+        ("epochs", args.epochs), ("steps", args.steps), ("threads", args.threads),
+        ("width", args.train_width)) if v})
     return SearchConfig(strategy=args.strategy, trials=args.trials, batch_size=args.batch,
                         reward=reward, dataset=data, train=train,
                         latency=LatencySetup(source=args.latency, options=source_options(
@@ -97,18 +98,16 @@ RECORDED_FIDELITY = RECORDED_RANDOM.with_name(RESULTS_FILE)
 
 
 def real_data_note(cfg, recorded: Path = RECORDED_FIDELITY) -> str:
-    """On real data, say that no proxy budget has been chosen by measurement yet, and how far
-    the study that chooses one is (when this checkout has its results)."""
-    from ..fidelity import read_results, status
+    """On real data, what the budget is worth (fidelity.proxy_note), with the recorded study's
+    figures when this checkout has them."""
+    from ..fidelity import proxy_note, read_results
 
     try:
-        progress = f" ({status(read_results(recorded))})" if recorded.is_file() else ""
-    except (OSError, ValueError):  # a damaged file: say it without the progress
-        progress = ""
-    return (f"note: no proxy budget for real data is chosen yet: the CIFAR-10 fidelity study "
-            f"that picks one is in progress{progress}, so each model trains with the "
-            f"trainer's defaults ({cfg.train.epochs:g} epochs, batch {cfg.train.batch_size}); "
-            "README, \"Proxy task on real CIFAR-10\", says what they rank so far.")
+        rows = read_results(recorded) if recorded.is_file() else None
+    except (OSError, ValueError):  # a damaged file: say it without the figures
+        rows = None
+    return (f"note: {proxy_note(cfg.dataset, cfg.train, rows)} README, \"Proxy task on real "
+            "CIFAR-10\", has the study.")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -226,9 +225,13 @@ def register(sub) -> None:
     p.add_argument("--trials", type=int, default=d.trials)
     p.add_argument("--batch", type=int, default=d.batch_size, help="models per ask/tell batch")
     p.add_argument("--dataset", default=d.dataset.name, help=DATASETS.describe())
-    p.add_argument("--resolution", type=int, help="training resolution (default: dataset's)")
+    p.add_argument("--data-path", help="CIFAR: extracted folder or .tar.gz instead of a download")
+    p.add_argument("--resolution", type=int, help="training resolution (default: the "
+                   "dataset's proxy task; README \"Proxy task\")")
     p.add_argument("--train-images", type=int, help="subset of the training images")
     p.add_argument("--epochs", type=float, help="training budget per model, in epochs")
+    p.add_argument("--train-width", type=float, help="train a copy at this x the model's "
+                   "width multiplier (real data's default 0.5: EcoNAS's reduced channels)")
     p.add_argument("--steps", type=int, help="training budget per model, in steps")
     p.add_argument("--threads", type=int, help="torch threads per training worker")
     p.add_argument("--preset", default=d.reward.kind, choices=sorted(PRESETS),

@@ -2,6 +2,7 @@
 builders are mnas_core.viz, tested in tests/viz/."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -91,6 +92,21 @@ def test_the_quick_demo_is_the_default_search_at_a_small_budget():
     same = ("strategy", "reward", "space", "seed")  # what it searches is the default search's
     assert all(getattr(demo, f) == getattr(default, f) for f in same)
     assert demo.dataset.name == default.dataset.name == "digits"  # offline
+
+
+def test_search_form_starts_real_data_at_the_proxy_budget():
+    from mnas_core.fidelity import PROXY
+    from mnas_core.search import proxy_task
+
+    d = search_form.defaults("c", dataset="cifar10")
+    assert (d.subset, d.epochs) == (PROXY.images, PROXY.epochs)
+    cfg = search_form.build_config(dataclasses.replace(d, data_path=" /data/c10.tar.gz "),
+                                   SearchSpace())
+    data, train = proxy_task("cifar10")
+    assert cfg.dataset == dataclasses.replace(data, path="/data/c10.tar.gz")
+    assert cfg.train == train
+    with pytest.raises(ValueError, match="a data path is for CIFAR"):
+        search_form.build_config(search_form.FormValues(name="x", data_path="/x"), SearchSpace())
 
 
 def test_search_form_builds_the_core_config(tmp_path):

@@ -107,19 +107,41 @@ def test_digits_says_it_has_almost_no_size_signal_with_the_measured_figure(tmp_p
     assert "Spearman" not in digits_note(tmp_path / "bad.db")
 
 
-def test_real_data_says_no_budget_is_chosen_yet_and_how_far_the_study_is(tmp_path):
-    from mnas_core.cli.search import RECORDED_FIDELITY, real_data_note
-    from mnas_core.fidelity import read_results, status
-    from mnas_core.search import SearchConfig
+def test_real_data_trains_at_the_studys_budget_and_the_flags_override_it():
+    from mnas_core.data import DataConfig
+    from mnas_core.fidelity import PROXY, PROXY_VAL_IMAGES
+    from mnas_core.search import proxy_task
+    from mnas_core.train import TrainConfig
 
-    cfg = SearchConfig()
+    assert proxy_task("digits") == (DataConfig(), TrainConfig())
+    for name in ("cifar10", "folder:/data/pets"):
+        cfg = parse("--dataset", name)
+        assert (cfg.dataset.name, cfg.dataset.resolution, cfg.dataset.train_images,
+                cfg.dataset.val_images) == (name, PROXY.resolution, PROXY.images,
+                                            PROXY_VAL_IMAGES)
+        assert (cfg.train.epochs, cfg.train.width) == (PROXY.epochs, PROXY.width)
+    cfg = parse("--dataset", "cifar10", "--epochs", "3", "--train-width", "1",
+                "--resolution", "16", "--data-path", "/data/cifar.tar.gz")
+    assert (cfg.train.epochs, cfg.train.width, cfg.dataset.resolution, cfg.dataset.path) == (
+        3, 1, 16, "/data/cifar.tar.gz")
+    with pytest.raises(ValueError, match="width must be in"):
+        parse("--dataset", "cifar10", "--train-width", "-1")
+
+
+def test_real_data_note_gives_the_studys_verdict_on_the_default_budget_only(tmp_path):
+    from mnas_core.cli.search import RECORDED_FIDELITY, real_data_note
+    from mnas_core.fidelity import PROXY, read_results, table, verdict
+
+    cfg = parse("--dataset", "cifar10")
     note = real_data_note(cfg)
-    assert "no proxy budget for real data is chosen yet" in note
-    assert status(read_results(RECORDED_FIDELITY)) in note
-    assert f"{cfg.train.epochs:g} epochs, batch {cfg.train.batch_size}" in note
+    assert f"proxy budget {PROXY.name}" in note
+    assert verdict(table(read_results(RECORDED_FIDELITY))) in note
     (tmp_path / "bad.jsonl").write_text("[1, 2, 3]\n{}")
-    assert "trainings recorded" not in real_data_note(cfg, tmp_path / "bad.jsonl")
-    assert "trainings recorded" not in real_data_note(cfg, tmp_path / "none.jsonl")
+    for missing in (tmp_path / "bad.jsonl", tmp_path / "none.jsonl"):
+        alone = real_data_note(cfg, missing)
+        assert "Over" not in alone and f"proxy budget {PROXY.name}" in alone
+    other = real_data_note(parse("--dataset", "cifar10", "--epochs", "2"))
+    assert "not one the CIFAR-10 fidelity study measured" in other
 
 
 def test_estimate_prints_a_measured_cost_and_makes_no_run_file(tmp_path, capsys, monkeypatch):
