@@ -49,8 +49,8 @@ CANDIDATES = (
 REFERENCE = Budget("ref 20k x4 r32", 20_000, 4, 32)
 # What real data trains at unless told otherwise (`mnas search --dataset cifar10`, the app's
 # form; mnas_core.search.proxy_task applies it): the only budget meeting both ranking targets
-# in the study so far, at ~80 s a model on 2 cores. Provisional: the reference it matches fails
-# the size target (see `verdict`), which the CLI note, the app and the README say.
+# in the study so far, at under half the cost of a full-width one. Provisional: the reference it
+# matches fails the size target (see `verdict`), which the CLI note, the app and the README say.
 PROXY = CANDIDATES[3]
 PROXY_VAL_IMAGES = 5_000  # held out of the training pool, as the study validates
 # The targets for choosing a budget. "The reference ranks big models above small ones"
