@@ -54,8 +54,9 @@ class FormValues:
 
 def defaults(name: str = "", dataset: str | None = None) -> FormValues:
     """The form's starting values: the default search's (SearchConfig, as the CLI's), with
-    the proxy task of `dataset` (default: the default search's) from search.proxy_task."""
-    from mnas_core.search import SearchConfig, proxy_task  # imported on use: it loads torch
+    the proxy task of `dataset` (default: the default search's) from fidelity.proxy_task."""
+    from mnas_core.fidelity import proxy_task
+    from mnas_core.search import SearchConfig  # imported on use: it loads torch
 
     c = SearchConfig()
     data, train = proxy_task(dataset or c.dataset.name)
@@ -116,7 +117,8 @@ def _reward(v: FormValues) -> RewardConfig:
 
 def build_config(v: FormValues, space: SearchSpace):
     """The SearchConfig for the form's values (ValueError with a clear message otherwise)."""
-    from mnas_core.search import LatencySetup, SearchConfig, proxy_task
+    from mnas_core.fidelity import proxy_task
+    from mnas_core.search import LatencySetup, SearchConfig
 
     d = defaults(dataset=(v.dataset or "").strip() or None)
     v = dataclasses.replace(v, **{f.name: getattr(d, f.name) for f in dataclasses.fields(v)

@@ -48,7 +48,7 @@ CANDIDATES = (
 )
 REFERENCE = Budget("ref 20k x4 r32", 20_000, 4, 32)
 # What real data trains at unless told otherwise (`mnas search --dataset cifar10`, the app's
-# form; mnas_core.search.proxy_task applies it): the only budget meeting both ranking targets
+# form; `proxy_task` applies it): the only budget meeting both ranking targets
 # in the study so far, at under half the cost of a full-width one. Provisional: the reference it
 # matches fails the size target (see `verdict`), which the CLI note, the app and the README say.
 PROXY = CANDIDATES[3]
@@ -192,6 +192,24 @@ def verdict(t: pd.DataFrame) -> str:
             f"{macs:.2f}, target >= {MIN_REF_MACS_SPEARMAN}), {outcome}.")
 
 
+def proxy_task(dataset: str):
+    """(DataConfig, TrainConfig): the default proxy task on `dataset`, the one place it is set
+    (the CLI and the app's form start from it). digits: DataConfig's and TrainConfig's
+    defaults. Real data: PROXY's training images, epochs, resolution and width, validated on
+    5,000 held-out images as the study was."""
+    import dataclasses
+
+    from .data import DataConfig
+    from .train import TrainConfig  # imported on use: it loads torch
+
+    data, train = DataConfig(name=dataset), TrainConfig()
+    if data.source == "digits":
+        return data, train
+    return (dataclasses.replace(data, resolution=PROXY.resolution, train_images=PROXY.images,
+                                val_images=PROXY_VAL_IMAGES),
+            dataclasses.replace(train, epochs=PROXY.epochs, width=PROXY.width))
+
+
 def proxy_seconds(rows: list[dict]) -> tuple[float, int] | None:
     """The median seconds of one PROXY training on the CPU in `rows`, and how many there are."""
     secs = [r["seconds"] for r in rows if r["budget"] == PROXY.name
@@ -204,8 +222,6 @@ def proxy_note(data, train, rows: list[dict] | None = None) -> str:
     in words, for the CLI and the app's form alike: the default (PROXY) with its measured cost
     and the study's verdict when `rows` (the recorded study) are given; any other budget is
     one the study did not measure."""
-    from .search import proxy_task
-
     d, t = proxy_task(data.name)
     if (data.resolution, data.train_images, train.epochs, train.steps, train.width) != (
             d.resolution, d.train_images, t.epochs, t.steps, t.width):

@@ -162,21 +162,6 @@ class SearchConfig:
         return config.load(cls, d, "search config")
 
 
-def proxy_task(dataset: str) -> tuple[DataConfig, TrainConfig]:
-    """The default proxy task on `dataset`, the one place it is set (the CLI and the app's
-    form start from it). digits: DataConfig's and TrainConfig's defaults. Real data: the
-    CIFAR-10 fidelity study's budget (mnas_core.fidelity.PROXY): its training images, epochs,
-    resolution and width, validated on 5,000 held-out images as the study was."""
-    from .fidelity import PROXY, PROXY_VAL_IMAGES
-
-    data, train = DataConfig(name=dataset), TrainConfig()
-    if data.source == "digits":
-        return data, train
-    return (dataclasses.replace(data, resolution=PROXY.resolution, train_images=PROXY.images,
-                                val_images=PROXY_VAL_IMAGES),
-            dataclasses.replace(train, epochs=PROXY.epochs, width=PROXY.width))
-
-
 def versions() -> dict:
     import torch
 

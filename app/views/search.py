@@ -165,10 +165,8 @@ def _budget_note(cfg: AppConfig, d: search_form.FormValues) -> None:
     if d.dataset == "digits":
         _digits_note(cfg)
         return
-    from mnas_core.search import proxy_task
-
     rows = _study(cfg)
-    data, train = proxy_task(d.dataset)
+    data, train = fidelity.proxy_task(d.dataset)
     measured = fidelity.proxy_seconds(rows or [])
     run = (f" The default {d.trials} trials: about {d.trials * measured[0] / 3600:.1f} h of "
            "training on 2 cores, latency timing on top; **Estimate time** measures both with "

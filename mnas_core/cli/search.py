@@ -10,12 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..data import load_with_bar
-from ..fidelity import RESULTS_FILE
+from ..fidelity import RESULTS_FILE, proxy_task
 from ..pareto import pareto_mask
 from ..registry import ACCURACY_SOURCES, DATASETS, EXECUTORS, LATENCY_SOURCES, STRATEGIES
 from ..reward import PRESETS, RewardConfig
 from ..search import (AccuracySetup, LatencySetup, SearchConfig, check_config, load_config,
-                      proxy_task, run_search, start_run)
+                      run_search, start_run)
 from ..store import RunStore, TrialStatus
 from .core import load_space
 

@@ -95,8 +95,7 @@ def test_the_quick_demo_is_the_default_search_at_a_small_budget():
 
 
 def test_search_form_starts_real_data_at_the_proxy_budget():
-    from mnas_core.fidelity import PROXY
-    from mnas_core.search import proxy_task
+    from mnas_core.fidelity import PROXY, proxy_task
 
     d = search_form.defaults("c", dataset="cifar10")
     assert (d.subset, d.epochs) == (PROXY.images, PROXY.epochs)

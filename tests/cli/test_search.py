@@ -109,8 +109,7 @@ def test_digits_says_it_has_almost_no_size_signal_with_the_measured_figure(tmp_p
 
 def test_real_data_trains_at_the_studys_budget_and_the_flags_override_it():
     from mnas_core.data import DataConfig
-    from mnas_core.fidelity import PROXY, PROXY_VAL_IMAGES
-    from mnas_core.search import proxy_task
+    from mnas_core.fidelity import PROXY, PROXY_VAL_IMAGES, proxy_task
     from mnas_core.train import TrainConfig
 
     assert proxy_task("digits") == (DataConfig(), TrainConfig())
