@@ -131,11 +131,13 @@ def _fidelity(cfg: AppConfig) -> None:
                     key="res_fidelity")
     shown = fidelity.table(rows)
     if not shown.empty:
-        # A Styler, so that the reference's own cells (it is not ranked against itself) read
-        # "-" rather than Streamlit's "None".
+        # Formatted as text, so that the reference's own cells (it is not ranked against
+        # itself) read "-": Streamlit draws a missing number as "None", Styler or not.
         formats = {"mean_top1": "{:.3f}", "seconds": "{:,.0f}"} | {
             c: "{:.2f}" for c in shown.columns if c.endswith(("spearman", "kendall"))}
-        st.dataframe(shown.style.format(formats, na_rep="-"), hide_index=True,
+        text = shown.assign(**{c: shown[c].map(lambda v, f=f: "-" if pd.isna(v) else f.format(v))
+                               for c, f in formats.items()})
+        st.dataframe(text, hide_index=True,
                      width="stretch", column_config={
                          "mean_top1": "mean top-1", "seed_spearman": "seed-to-seed ρ",
                          "ref_spearman": "ρ vs reference", "ref_kendall": "τ vs reference",

@@ -26,9 +26,11 @@ def fidelity_scatter(per: pd.DataFrame, budgets: list[str]) -> go.Figure:
     shown = [b for b in budgets if b in per and per[b].notna().any()]
     titles = [f"{b}<br>{_rho(*_pair(per, b))} vs reference" for b in shown]
     plain = "plain_layers" in per and per["plain_layers"].notna().all()
+    # Two lines at most: a third ran into the panel's top tick.
     by_size = f"the reference by size<br>{_rho(per['macs'], per['ref'])} with MACs"
     if plain:
-        by_size += f",<br>{_rho(per['plain_layers'], per['ref'])} with plain layers"
+        by_size = (f"{_rho(per['macs'], per['ref'])} with MACs,<br>"
+                   f"{_rho(per['plain_layers'], per['ref'])} with plain layers")
     titles.append(by_size)
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles,
                         horizontal_spacing=0.05)
