@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import config, ops, zoo
-from .arch import (KERNELS, MAX_CHANNELS, MAX_CLASSES, MAX_EXP_RATIO, MAX_REPEATS,
-                   MAX_RESOLUTION, MAX_WIDTH, SKIPS, Architecture, BlockSpec, check_bool,
-                   check_int, check_int_choice, check_list, check_real, load_json,
-                   parse_blocks)
+from .arch import (ACTS, HEAD_RULES, KERNELS, MAX_CHANNELS, MAX_CLASSES, MAX_EXP_RATIO,
+                   MAX_REPEATS, MAX_RESOLUTION, MAX_WIDTH, SKIPS, Architecture, BlockSpec,
+                   check_bool, check_choice, check_int, check_int_choice, check_list,
+                   check_real, load_json, parse_blocks)
 from .layers import round_filters
 
 DECISIONS = ("op", "kernel", "se_ratio", "skip", "filter_mult", "layer_delta")
@@ -60,6 +60,15 @@ def _element(name: str, value, kind: type):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not _finite(value):
         raise ValueError(f"{name}: {value!r:.40} is not a finite number")
     return float(value)  # the range is checked by validate
+
+
+def _first_difference(built: Architecture, wanted: Architecture) -> str:
+    for i, (a, b) in enumerate(zip(built.blocks, wanted.blocks), 1):
+        for f in dataclasses.fields(b):
+            got, want = getattr(a, f.name), getattr(b, f.name)
+            if got != want:
+                return f"block {i} {f.name}: {got!r} instead of {want!r}"
+    return "other network-wide settings"
 
 
 def _finite(value) -> bool:
@@ -107,6 +116,12 @@ class SearchSpace:
     in_chans: int = 3
     small_input: bool = False
     width: float = 1.0
+    # The rest of Architecture's network-wide settings, at its defaults (the searched
+    # MnasNets'); a one-point space of MobileNetV2 (`SearchSpace.of`) needs relu6 and "widen".
+    head_chs: int = 1280
+    act: str = "relu"
+    dropout: float = 0.2
+    head_rule: str = "fixed"
 
     def __post_init__(self):
         put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -131,6 +146,10 @@ class SearchSpace:
         put("in_chans", check_int("in_chans", self.in_chans, 1, MAX_CHANNELS))
         put("small_input", check_bool("small_input", self.small_input))
         put("width", check_real("width multiplier", self.width, 0.0, MAX_WIDTH, lo_open=True))
+        put("head_chs", check_int("head_chs", self.head_chs, 1, MAX_CHANNELS))
+        put("act", check_choice("act", self.act, ACTS))
+        put("dropout", check_real("dropout", self.dropout, 0.0, 1.0, hi_open=True))
+        put("head_rule", check_choice("head_rule", self.head_rule, HEAD_RULES))
         self.validate()
 
     # ------------------------------------------------------------ validation
@@ -237,7 +256,9 @@ class SearchSpace:
             chs = spec.out_chs if spec.repeats else chs
         return Architecture(blocks=tuple(specs), width=self.width, resolution=self.resolution,
                             in_chans=self.in_chans, num_classes=self.num_classes,
-                            stem_chs=self.stem_chs, small_input=self.small_input)
+                            stem_chs=self.stem_chs, small_input=self.small_input,
+                            head_chs=self.head_chs, act=self.act, dropout=self.dropout,
+                            head_rule=self.head_rule)
 
     def encode(self, arch: Architecture) -> list[int]:
         """Token ids of `arch`; ValueError if it is not in the space."""
@@ -267,6 +288,27 @@ class SearchSpace:
     def sample(self, rng: np.random.Generator) -> Architecture:
         """A uniformly random architecture (uniform over decision sequences)."""
         return self.decode(self.sample_tokens(rng))
+
+    @classmethod
+    def of(cls, arch: Architecture) -> "SearchSpace":
+        """The one-point space whose only sample is `arch`: its blocks as the skeleton, one
+        option per decision. A search over it trains and times a reference network exactly
+        as a search's trials are (the zoo points of sample_runs/). ValueError if no space
+        decodes to `arch` (e.g. a block declaring an input other than the previous output)."""
+        blocks = tuple(BlockOptions(ops=(op_token(b.op, b.exp_ratio),), kernels=(b.kernel,),
+                                    se_ratios=(b.se_ratio,), skips=(b.skip,),
+                                    filter_mults=(1.0,), layer_deltas=(0,))
+                       for b in arch.blocks)
+        settings = {f: getattr(arch, f) for f in ("resolution", "num_classes", "in_chans",
+                                                  "small_input", "width", "stem_chs",
+                                                  "head_chs", "act", "dropout", "head_rule")}
+        space = cls(blocks=blocks, skeleton=tuple((b.out_chs, b.repeats, b.stride)
+                                                  for b in arch.blocks), **settings)
+        decoded = space.decode([0] * len(space.vocab_sizes()))
+        if decoded != arch:
+            raise ValueError("no search space has this network as a sample: it would build "
+                             + _first_difference(decoded, arch))
+        return space
 
     # ------------------------------------------------------------ (de)serialization
     def replace(self, **changes) -> "SearchSpace":

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.jsonfuzz import JSON, mutations
 
+from mnas_core import zoo
 from mnas_core.arch import format_arch, parse_arch
 from mnas_core.space import BlockOptions, SearchSpace, parse_op
 
@@ -100,6 +101,24 @@ def test_json_round_trip_and_errors():
         SearchSpace.from_dict(d)
 
 
+@pytest.mark.parametrize("name", [n for n in zoo.names() if n.partition("_x")[0]
+                                  in zoo.WIDTH_LISTED])
+def test_one_point_space_samples_exactly_the_zoo_network(name):
+    arch = zoo.get(name, resolution=32, num_classes=10, small_input=True)
+    space = SearchSpace.from_json(SearchSpace.of(arch).to_json())
+    assert space.size() == 1
+    assert space.sample(np.random.default_rng(0)) == arch
+    assert space.encode(arch) == [0] * len(space.vocab_sizes())
+
+
+def test_one_point_space_refuses_a_network_no_skeleton_builds():
+    # MnasNet-D1's 36 filters are not a multiple of 8: a space rounds them to 40.
+    with pytest.raises(ValueError, match="block 2 out_chs: 40 instead of 36"):
+        SearchSpace.of(zoo.get("mnasnet_d1"))
+    with pytest.raises(ValueError, match="block 1 in_chs: 8 instead of 16"):
+        SearchSpace.of(zoo.get("mnasnet_small"))
+
+
 def test_parse_op():
     assert parse_op("mbconv6") == ("mbconv", 6)
     assert parse_op("sepconv") == ("sepconv", 1)
@@ -140,6 +159,9 @@ def with_change(path, value):
     (("skeleton", 0), [16, 1], "skeleton block 1 must be \\[out_chs, layers, stride\\]"),
     (("skeleton", 2, 2), 3, "skeleton block 3 stride must be one of"),
     (("skeleton", 2, 0), 0, "skeleton block 3 out_chs must be in"),
+    (("act",), "gelu", "act must be one of"),
+    (("head_rule",), "grow", "head_rule must be one of"),
+    (("dropout",), 1.0, "dropout must be a finite number in \\[0, 1\\)"),
 ])
 def test_space_json_is_validated(path, value, message):
     with pytest.raises(ValueError, match=message):

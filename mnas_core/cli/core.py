@@ -64,7 +64,12 @@ def add_arch_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_space(args: argparse.Namespace) -> int:
-    space = load_space(args.space)
+    if args.of and args.space:
+        raise ValueError("give --space or --of, not both")
+    space = SearchSpace.of(resolve_arch(args.of)) if args.of else load_space(args.space)
+    if args.json:  # a file for `mnas search --space`, e.g. to edit or to train one network
+        print(space.to_json())
+        return 0
     print(f"{'block':>5} {'base (out,layers,stride)':>24}  options")
     for i, (opts, base) in enumerate(zip(space.blocks, space.skeleton), 1):
         choices = "  ".join(f"{d}={list(opts.vocab(d))}" for d in DECISIONS)
@@ -89,6 +94,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     p = sub.add_parser("space", help="print the search space and its size")
     p.add_argument("--space", help="a search space JSON file (default: the paper's)")
+    p.add_argument("--of", metavar="ARCH", help="the one-point space of a zoo name, block "
+                   "string or architecture JSON file: a search over it trains and times that "
+                   "network as a search's trials are")
+    p.add_argument("--json", action="store_true", help="print the space as JSON")
     p.set_defaults(func=cmd_space)
 
     p = sub.add_parser("profile", help="per-layer params and MACs of an architecture")

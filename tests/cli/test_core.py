@@ -6,6 +6,7 @@ import pytest
 
 from mnas_core import zoo
 from mnas_core.cli import main
+from mnas_core.space import SearchSpace
 
 A1 = ("r1_k3_s11_e1_i32_o16_noskip,r2_k3_s22_e6_i16_o24,r3_k5_s22_e3_i24_o40_se0.25,"
       "r4_k3_s22_e6_i40_o80,r2_k3_s11_e6_i80_o112_se0.25,r3_k5_s22_e6_i112_o160_se0.25,"
@@ -16,6 +17,17 @@ def test_space_prints_size(capsys):
     assert main(["space"]) == 0
     out = capsys.readouterr().out
     assert "2.808e+18" in out and "432^5" in out
+
+
+def test_space_of_a_network_is_a_one_point_space_file(capsys, tmp_path):
+    assert main(["space", "--of", "mobilenet_v2_x0.5", "--json"]) == 0
+    space = SearchSpace.from_json(capsys.readouterr().out)
+    assert space.size() == 1 and space.decode([0] * 42) == zoo.get("mobilenet_v2_x0.5")
+    assert main(["space", "--of", "mnasnet_small"]) == 2
+    assert "no search space has this network" in capsys.readouterr().err
+    (tmp_path / "s.json").write_text(space.to_json())
+    assert main(["space", "--of", "mnasnet_a1", "--space", str(tmp_path / "s.json")]) == 2
+    assert "give --space or --of, not both" in capsys.readouterr().err
 
 
 def test_profile_zoo_and_block_string_agree(capsys):
