@@ -96,10 +96,34 @@ def tradeoff(accuracy, latency_ms, front_only: bool = True) -> Tradeoff | None:
     return Tradeoff(slope, len(acc), (float(lat.min()), float(lat.max())))
 
 
+def point_name(run: str) -> tuple[str, str]:
+    """(family, network) for a one-point run (sample_runs/record*.sh names them
+    [dataset_]single_op_<op>_k<k> and [dataset_]zoo_<zoo name>): a single-op network is its own
+    family, a zoo network's family is its base over the widths. Any other name is both."""
+    if "single_op_" in run:
+        name = "single op: " + run.partition("single_op_")[2]
+        return name, name
+    if "zoo_" in run:
+        base, _, width = run.partition("zoo_")[2].partition("_x")
+        return base, f"{base} x{width or 1}"
+    return run, run
+
+
+def reference_points(points: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """One-point runs ({run name: trials}) grouped into families for
+    viz.pareto_overlay(points=...): each row labelled with its network."""
+    groups: dict[str, list] = {}
+    for run, df in points.items():
+        family, label = point_name(run)
+        groups.setdefault(family, []).append(finished(df).assign(label=label))
+    return {family: pd.concat(parts, ignore_index=True) for family, parts in groups.items()}
+
+
 def single_op_table(singles: dict[str, pd.DataFrame],
                     searched: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Table 6: for each single-op network (one trial each), its accuracy and latency beside
-    the most accurate searched model (any run) at no greater latency."""
+    """Table 6: for each single-op network (one trial each; or any reference network recorded
+    the same way, e.g. a zoo point), its accuracy and latency beside the most accurate
+    searched model (any run) at no greater latency."""
     pool = pd.concat([finished(df).assign(run=name) for name, df in searched.items()],
                      ignore_index=True) if searched else pd.DataFrame()
     rows = []

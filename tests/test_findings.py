@@ -109,3 +109,19 @@ def test_size_signal_is_the_rank_correlation_of_accuracy_with_latency():
     assert findings.size_signal(df.head(5)) is None
     assert findings.size_signal(trials(np.arange(12) / 12, np.arange(12, 0, -1)))[0] == \
         pytest.approx(-1.0)
+
+
+def test_one_point_runs_are_named_and_grouped_into_families():
+    assert findings.point_name("cifar10_single_op_mbconv3_k5") == ("single op: mbconv3_k5",) * 2
+    assert findings.point_name("cifar10_zoo_mnasnet_a1_x0.35") == ("mnasnet_a1",
+                                                                   "mnasnet_a1 x0.35")
+    assert findings.point_name("cifar10_zoo_mnasnet_a1") == ("mnasnet_a1", "mnasnet_a1 x1")
+    assert findings.point_name("my_run") == ("my_run", "my_run")
+    one = lambda acc: pd.DataFrame({"trial": [0], "accuracy": [acc], "latency_ms": [2.0]})  # noqa: E731
+    groups = findings.reference_points({"zoo_mobilenet_v2": one(0.7),
+                                        "zoo_mobilenet_v2_x0.5": one(0.6),
+                                        "single_op_mbconv6_k3": one(0.5),
+                                        "zoo_mnasnet_a1": one(float("nan"))})
+    assert list(groups) == ["mobilenet_v2", "single op: mbconv6_k3", "mnasnet_a1"]
+    assert groups["mobilenet_v2"]["label"].tolist() == ["mobilenet_v2 x1", "mobilenet_v2 x0.5"]
+    assert groups["mnasnet_a1"].empty  # its one trial failed: nothing to draw

@@ -59,7 +59,7 @@ def fidelity_scatter(per: pd.DataFrame, budgets: list[str]) -> go.Figure:
         row=1, col=last)
     fig.update_xaxes(title="MMACs", row=1, col=last)
     fig.update_yaxes(title="top-1 (%) under the budget", row=1, col=1)
-    fig.update_annotations(font_size=12)
+    fig.update_annotations(font_size=12, yshift=8)  # off the panels' top tick labels
     return layout(fig, f"Proxy budgets against the reference, {len(per)} models "
                        "(bars: the two seeds)", height=360 if plain else 340, grid=True)
 

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from .style import (REWARD_SCALE, WEBGL_ABOVE, empty_figure, fit_pareto_axes, front_line,
                     layout, run_color, shared_bins, successful, target_line)
 
-SINGLE_OP_SYMBOLS = ("x", "diamond", "square", "cross", "star", "triangle-up")
+REFERENCE_SYMBOLS = ("x", "diamond", "square", "cross", "star", "triangle-up", "circle")
 
 
 def _scatter(n: int):
@@ -84,11 +84,12 @@ def _distinct(ok: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_overlay(runs: dict[str, pd.DataFrame], target_ms: float | None = None,
-                   singles: dict[str, pd.DataFrame] | None = None,
+                   points: dict[str, pd.DataFrame] | None = None,
                    title: str = "Pareto fronts") -> go.Figure:
     """Pareto fronts of several runs over their (faint) trials: who dominates where.
-    `singles` ({op: trials}) marks networks with one op in every layer on top: what
-    searching over ops buys."""
+    `points` ({legend name: trials}, e.g. findings.reference_points) marks reference networks
+    trained and timed as the trials on top: a single-op network, or a zoo family over its
+    widths joined by a dotted line (each point's `label` in the hover)."""
     fig = go.Figure()
     for i, (name, df) in enumerate(runs.items()):
         ok = successful(df)
@@ -107,14 +108,17 @@ def pareto_overlay(runs: dict[str, pd.DataFrame], target_ms: float | None = None
                                                + "</extra>"))
     if not fig.data:
         return empty_figure("Pick runs with finished trials to compare their fronts")
-    for i, (op, d) in enumerate((singles or {}).items()):
-        d = d[d["status"] == "ok"]
-        symbol = SINGLE_OP_SYMBOLS[i % len(SINGLE_OP_SYMBOLS)]
-        fig.add_trace(go.Scatter(x=d["latency_ms"], y=100 * d["accuracy"], mode="markers",
-                                 name=f"single op: {op}",
-                                 marker=dict(size=13, symbol=symbol,
-                                             line=dict(width=1, color="#222"))))
-    shown = pd.concat([successful(d) for d in [*runs.values(), *(singles or {}).values()]])
+    for i, (name, d) in enumerate((points or {}).items()):
+        d = successful(d).sort_values("latency_ms")
+        label = d["label"] if "label" in d else pd.Series(name, index=d.index)
+        fig.add_trace(go.Scatter(x=d["latency_ms"], y=100 * d["accuracy"], name=name,
+                                 mode="markers+lines" if len(d) > 1 else "markers",
+                                 line=dict(color="#555", width=1, dash="dot"), text=label,
+                                 marker=dict(size=12, color="white",
+                                             symbol=REFERENCE_SYMBOLS[i % len(REFERENCE_SYMBOLS)],
+                                             line=dict(width=1.5, color="#222")),
+                                 hovertemplate="%{text}: %{y:.2f}% at %{x:.2f} ms<extra></extra>"))
+    shown = pd.concat([successful(d) for d in [*runs.values(), *(points or {}).values()]])
     fit_pareto_axes(fig, shown["latency_ms"], 100 * shown["accuracy"], target_ms)
     fig.update_xaxes(title="latency (ms)")
     fig.update_yaxes(title="accuracy (%)")

@@ -51,12 +51,21 @@ def make_trials(n: int, cfg: RewardConfig, seed: int = 0, archs: int = 40) -> pd
         "created_at": now - n + np.arange(n)})
 
 
+def point_trials(arch, cfg: RewardConfig, accuracy: float, latency_ms: float) -> pd.DataFrame:
+    """The one trial of a one-point run (SearchSpace.of(arch)): `arch` at these figures."""
+    c = totals(arch)
+    return make_trials(1, cfg).assign(
+        arch=arch.to_string(), tokens=json.dumps([0] * 6 * len(arch.blocks)), params=c.params,
+        macs=c.macs, accuracy=accuracy, latency_ms=latency_ms, status="ok", error=None,
+        reward=reward(np.array([accuracy]), np.array([latency_ms]), cfg))
+
+
 def write_run(path: Path, trials: pd.DataFrame, cfg: RewardConfig, strategy: str = "ppo",
-              status: str = "finished") -> Path:
+              status: str = "finished", space: SearchSpace = SPACE) -> Path:
     """A run file holding `trials`, written as a search does: the batch recorded pending, then
     every trial's figures."""
     config = SearchConfig(strategy=strategy, trials=len(trials), reward=cfg,
-                          space=SPACE).to_dict()
+                          space=space).to_dict()
     run = RunStore.create(path, config, name=Path(path).stem)
     try:
         pending = [{"arch": a, "tokens": t, "params": int(p), "macs": int(m)}

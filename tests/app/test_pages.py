@@ -1,6 +1,7 @@
 """Every page through streamlit.testing's AppTest: load, change a widget, see the effect."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -225,6 +226,30 @@ def test_results_page_compares_hard_and_soft(run_dirs):
     fewer = next(c.value for c in at.caption if "trials shown" in c.value)
     assert int(fewer.split()[0]) < int(shown.split()[0])
     assert at.get("download_button")
+
+
+def test_results_page_shows_one_point_runs_as_reference_networks(run_dirs):
+    """A single-op or zoo network recorded as a one-point run is a symbol on the fronts and a
+    row of Table 6, not a front of its own."""
+    from mnas_core import zoo
+    from mnas_core.space import SearchSpace
+    from tests.app.rundata import point_trials
+
+    runs, samples = run_dirs
+    for name, acc, ms in (("mobilenet_v2", 0.75, 9.0), ("mobilenet_v2_x0.5", 0.70, 6.0)):
+        arch = zoo.get(name, resolution=32, num_classes=10, small_input=True)
+        write_run(samples / f"cifar10_zoo_{name}.db", point_trials(arch, SOFT, acc, ms), SOFT,
+                  strategy="random", space=SearchSpace.of(arch))
+    at = page_app("results", runs, samples).run()
+    at.multiselect(key="res_runs").set_value(sorted(str(p) for p in samples.glob("*.db")))
+    _ok(at.run())
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert not any("zoo" in str(t.get("name")) for t in traces)  # no front of its own
+    family = next(t for t in traces if t.get("name") == "mobilenet_v2")
+    assert list(family["text"]) == ["mobilenet_v2 x0.5", "mobilenet_v2 x1"]  # by latency
+    table6 = next(d.value for d in at.dataframe if "best searched run" in d.value.columns)
+    assert sorted(table6["network"]) == ["mobilenet_v2 x0.5", "mobilenet_v2 x1"]
+    assert set(at.dataframe[1].value["run"]) == {"ppo-hard", "ppo-soft"}  # Figure 6: searches
 
 
 def test_results_page_names_a_run_whose_config_it_cannot_read(run_dirs):

@@ -84,13 +84,17 @@ def test_comparison_charts_one_trace_set_per_run():
     assert "Pick runs" in viz.pareto_overlay({}).layout.annotations[0].text
 
 
-def test_pareto_overlay_marks_single_op_networks():
-    singles = {"mbconv6_k3": trials(3, seed=5), "sepconv_k5": trials(4, seed=6)}
-    fig = viz.pareto_overlay(_runs(), 4.0, singles, title="fronts")
-    marked = [t for t in fig.data if t.name and t.name.startswith("single op")]
-    assert [t.name for t in marked] == ["single op: mbconv6_k3", "single op: sepconv_k5"]
-    assert [len(t.x) for t in marked] == [(d.status == "ok").sum() for d in singles.values()]
+def test_pareto_overlay_marks_reference_networks():
+    points = {"single op: mbconv6_k3": trials(3, seed=5),
+              "mobilenet_v2": trials(4, seed=6).assign(label=[f"x{w}" for w in range(4)])}
+    fig = viz.pareto_overlay(_runs(), 4.0, points, title="fronts")
+    marked = [t for t in fig.data if t.name in points]
+    assert [t.name for t in marked] == list(points)
+    assert [len(t.x) for t in marked] == [(d.status == "ok").sum() for d in points.values()]
     assert marked[0].marker.symbol != marked[1].marker.symbol
+    assert list(marked[1].x) == sorted(marked[1].x)  # a family's widths joined in latency order
+    assert set(marked[1].text) <= {"x0", "x1", "x2", "x3"}
+    assert set(marked[0].text) == {"single op: mbconv6_k3"}  # no labels: the family's name
     assert fig.layout.title.text == "fronts"
 
 
