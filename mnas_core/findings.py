@@ -119,6 +119,17 @@ def reference_points(points: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
     return {family: pd.concat(parts, ignore_index=True) for family, parts in groups.items()}
 
 
+def family_tradeoffs(points: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The same trade-off as published_tradeoffs over each zoo family recorded here as
+    one-point runs (two or more widths, all in the fit, not only the front's: on a proxy
+    task a wider copy need not win), measured on the runs' own task and machine."""
+    rows = [tradeoff_row(f"{family}, {len(d)} widths (recorded here)",
+                         tradeoff(d["accuracy"], d["latency_ms"], front_only=False))
+            for family, d in reference_points(points).items()
+            if len(d) >= 2 and not family.startswith("single op")]
+    return pd.DataFrame(rows)
+
+
 def single_op_table(singles: dict[str, pd.DataFrame],
                     searched: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Table 6: for each single-op network (one trial each; or any reference network recorded

@@ -125,3 +125,15 @@ def test_one_point_runs_are_named_and_grouped_into_families():
     assert list(groups) == ["mobilenet_v2", "single op: mbconv6_k3", "mnasnet_a1"]
     assert groups["mobilenet_v2"]["label"].tolist() == ["mobilenet_v2 x1", "mobilenet_v2 x0.5"]
     assert groups["mnasnet_a1"].empty  # its one trial failed: nothing to draw
+
+
+def test_family_tradeoff_is_fitted_over_every_recorded_width():
+    one = lambda acc, ms: pd.DataFrame({"trial": [0], "accuracy": [acc], "latency_ms": [ms]})  # noqa: E731
+    # x0.5 at 2 ms, x1 at 4 ms: one doubling, +10% relative; x1.4, slower and worse, stays in.
+    points = {"zoo_mobilenet_v2_x0.5": one(0.50, 2.0), "zoo_mobilenet_v2": one(0.55, 4.0),
+              "single_op_mbconv3_k3": one(0.4, 3.0), "zoo_mnasnet_a1": one(0.6, 5.0)}
+    rows = findings.family_tradeoffs(points).set_index("front")
+    assert list(rows.index) == ["mobilenet_v2, 2 widths (recorded here)"]  # one width: no fit
+    assert rows["gain per doubling"].iloc[0] == pytest.approx(0.10)
+    with_worse = findings.family_tradeoffs({**points, "zoo_mobilenet_v2_x1.4": one(0.45, 8.0)})
+    assert with_worse["points"].iloc[0] == 3 and with_worse["gain per doubling"].iloc[0] < 0.10

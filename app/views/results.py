@@ -60,10 +60,11 @@ def _findings(searched: dict, targets: dict, points: dict) -> None:
     st.dataframe(found["figure6"].drop(columns=["hypervolume (2T, 0)"]), hide_index=True,
                  width="stretch")
     st.markdown("**Why β = -0.07.** The paper: doubling latency brings about 5% relative "
-                "accuracy. Fitted along each front (accuracy ∝ latency^slope), next to the "
-                "same fit on published ImageNet / Pixel 1 results:")
-    st.dataframe(pd.concat([found["tradeoff"], findings.published_tradeoffs()]),
-                 hide_index=True, width="stretch")
+                "accuracy. Fitted along each front (accuracy ∝ latency^slope), over each zoo "
+                "family recorded here, and the same fit on published ImageNet / Pixel 1 "
+                "results:")
+    st.dataframe(pd.concat([found["tradeoff"], findings.family_tradeoffs(points),
+                            findings.published_tradeoffs()]), hide_index=True, width="stretch")
     if "table6" in found:
         st.markdown("**Table 6.** Each single-op network (and each zoo network, trained and "
                     "timed the same way) against the most accurate searched model that is no "

@@ -250,6 +250,8 @@ def test_results_page_shows_one_point_runs_as_reference_networks(run_dirs):
     table6 = next(d.value for d in at.dataframe if "best searched run" in d.value.columns)
     assert sorted(table6["network"]) == ["mobilenet_v2 x0.5", "mobilenet_v2 x1"]
     assert set(at.dataframe[1].value["run"]) == {"ppo-hard", "ppo-soft"}  # Figure 6: searches
+    fronts = next(d.value for d in at.dataframe if "implied beta" in d.value.columns)["front"]
+    assert "mobilenet_v2, 2 widths (recorded here)" in set(fronts)
 
 
 def test_results_page_names_a_run_whose_config_it_cannot_read(run_dirs):
