@@ -241,11 +241,14 @@ def page(cfg: AppConfig) -> None:
     # not a search: a symbol on the fronts and a row of Table 6, not a front or a histogram.
     points = {n: d for n, d in data.items() if confs[n].space.size() == 1}
     searched = {n: d for n, d in data.items() if n not in points}
-    runs_shown = searched or data  # only reference networks picked: they are what there is
-    st.plotly_chart(viz.pareto_overlay(runs_shown, target, findings.reference_points(points)
-                                       if searched else None), key="res_fronts")
-    st.plotly_chart(viz.latency_histograms(runs_shown, targets), key="res_hists")
-    st.plotly_chart(viz.reward_over_time(runs_shown), key="res_time")
+    st.plotly_chart(viz.pareto_overlay(searched, target, findings.reference_points(points)),
+                    key="res_fronts")
+    if searched:
+        st.plotly_chart(viz.latency_histograms(searched, targets), key="res_hists")
+        st.plotly_chart(viz.reward_over_time(searched), key="res_time")
+    else:
+        st.caption("Only reference networks are picked (one-point runs): add a search to see "
+                   "where it sampled and how its reward rose.")
     _findings(searched, targets, points)
     _verified(where)
     _fidelity(cfg)

@@ -106,8 +106,6 @@ def pareto_overlay(runs: dict[str, pd.DataFrame], target_ms: float | None = None
                                  marker=dict(size=7, color=color),
                                  hovertemplate="%{y:.2f}% at %{x:.2f} ms<extra>" + name
                                                + "</extra>"))
-    if not fig.data:
-        return empty_figure("Pick runs with finished trials to compare their fronts")
     for i, (name, d) in enumerate((points or {}).items()):
         d = successful(d).sort_values("latency_ms")
         label = d["label"] if "label" in d else pd.Series(name, index=d.index)
@@ -118,6 +116,8 @@ def pareto_overlay(runs: dict[str, pd.DataFrame], target_ms: float | None = None
                                              symbol=REFERENCE_SYMBOLS[i % len(REFERENCE_SYMBOLS)],
                                              line=dict(width=1.5, color="#222")),
                                  hovertemplate="%{text}: %{y:.2f}% at %{x:.2f} ms<extra></extra>"))
+    if not fig.data:
+        return empty_figure("Pick runs with finished trials to compare their fronts")
     shown = pd.concat([successful(d) for d in [*runs.values(), *(points or {}).values()]])
     fit_pareto_axes(fig, shown["latency_ms"], 100 * shown["accuracy"], target_ms)
     fig.update_xaxes(title="latency (ms)")

@@ -252,6 +252,12 @@ def test_results_page_shows_one_point_runs_as_reference_networks(run_dirs):
     assert set(at.dataframe[1].value["run"]) == {"ppo-hard", "ppo-soft"}  # Figure 6: searches
     fronts = next(d.value for d in at.dataframe if "implied beta" in d.value.columns)["front"]
     assert "mobilenet_v2, 2 widths (recorded here)" in set(fronts)
+    # Only the zoo points: one family on the chart, no search charts.
+    at.multiselect(key="res_runs").set_value(sorted(str(p) for p in samples.glob("*zoo*.db")))
+    _ok(at.run())
+    (chart,) = at.get("plotly_chart")
+    assert [t.get("name") for t in json.loads(chart.proto.spec)["data"]] == ["mobilenet_v2"]
+    assert any("Only reference networks are picked" in c.value for c in at.caption)
 
 
 def test_results_page_names_a_run_whose_config_it_cannot_read(run_dirs):

@@ -95,6 +95,8 @@ def test_pareto_overlay_marks_reference_networks():
     assert list(marked[1].x) == sorted(marked[1].x)  # a family's widths joined in latency order
     assert set(marked[1].text) <= {"x0", "x1", "x2", "x3"}
     assert set(marked[0].text) == {"single op: mbconv6_k3"}  # no labels: the family's name
+    alone = viz.pareto_overlay({}, 4.0, points)  # reference networks without a search
+    assert [t.name for t in alone.data] == list(points)
     assert fig.layout.title.text == "fronts"
 
 
