@@ -253,6 +253,7 @@ def run_search(store: RunStore, executor: Executor | None = None, progress=None,
         if source is None:  # a source passed in is the caller's to close
             source = cfg.latency.make_source()
             owned.callback(source.close)
+        _check_same_device(store, source)
         if cfg.reward.target_ms is None:
             store.set_phase(f"measuring T: MobileNetV2's latency ({cfg.latency.source})")
         rcfg = resolve_target(cfg, source)
@@ -329,6 +330,19 @@ def _one_torch_thread():
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def _check_same_device(store: RunStore, source) -> None:
+    """A resumed run's latencies compare only if this source times as its trials were timed
+    (eq. 2 ranks them against one T): refuse another fingerprint (another CPU, thread count,
+    backend, library version or phone) before anything is written."""
+    other = store.fingerprints() - {source.fingerprint()}
+    if other:
+        raise ValueError(f"{store.path}: its trials were timed under latency fingerprint "
+                         f"{', '.join(sorted(other))} and this {source.name} source is "
+                         f"{source.fingerprint()} (another device or setup), so new figures "
+                         "would not compare with them; resume it where it was started, or "
+                         "start a new run")
 
 
 def _restore(store: RunStore, strategy) -> tuple[int, object]:

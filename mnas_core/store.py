@@ -211,6 +211,11 @@ class RunStore:
             if status is None else ("SELECT COUNT(*) FROM trials WHERE status = ?", (status,))
         return int(self.db.execute(sql, args).fetchone()[0])
 
+    def fingerprints(self) -> set[str]:
+        """The latency fingerprints its timed trials carry (one, for a run timed in one place)."""
+        return {r[0] for r in self.db.execute(
+            "SELECT DISTINCT fingerprint FROM trials WHERE fingerprint IS NOT NULL")}
+
     def trials(self, include_pending: bool = False) -> pd.DataFrame:
         return read_trials(self.path, include_pending, db=self.db)
 

@@ -128,6 +128,28 @@ def test_interrupted_search_resumes_exactly(tmp_path):
     assert str(full.strategy_state()[1]["generator"]) == str(cut.strategy_state()[1]["generator"])
 
 
+def test_a_run_timed_elsewhere_is_not_resumed_with_other_figures(tmp_path):
+    cfg = tiny_config(tmp_path)
+    cut = start_run(cfg, tmp_path / "cut.db")
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cut, executor=InterruptAfter(2))
+    cut.close()
+    before = read_trials(cut.path)
+    other = cfg.latency.make_source()  # the same source as on another CPU
+    other.fingerprint = lambda: "0123456789ab"
+    store = RunStore(cut.path)
+    try:
+        with pytest.raises(ValueError, match=r"timed under latency fingerprint \w{12} and this "
+                                             r"measured source is 0123456789ab \(another dev"):
+            run_search(store, source=other)
+    finally:
+        store.close()
+        other.close()
+    assert read_trials(cut.path).equals(before) and read_meta(cut.path)["status"] == "stopped"
+    run_search(RunStore(cut.path)).close()  # where it was timed, it resumes
+    assert len(read_trials(cut.path)) == 6
+
+
 def _spawn(path):
     return subprocess.Popen([sys.executable, "-m", "mnas_core", "search", "--resume", str(path),
                              "--no-progress"], env=tuned_env(), stdout=subprocess.PIPE,

@@ -19,15 +19,44 @@ from ..runtime import malloc_tuned
 PROTOCOL_VERSION = 2
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+# The vector extensions that decide which kernels oneDNN and XNNPACK run: two CPUs sold under
+# one name ("AMD EPYC" on cloud VMs) can differ in them, and did here by ~3x in latency.
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+              "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16",
+              "amx_int8", "asimd", "asimddp", "sve", "sve2", "i8mm", "bf16")
+
+
+def _cpuinfo(text: str) -> dict[str, str]:
+    """The fields of /proc/cpuinfo's first processor (every core of a VM reports the same)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_identity(text: str | None = None) -> dict[str, str]:
+    """What identifies the CPU a figure was timed on: its name, its exact model (vendor,
+    family, model, stepping) and the vector extensions it has, from /proc/cpuinfo (`text`
+    for tests); the platform's processor name where there is none."""
+    if text is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+    info = _cpuinfo(text)
+    name = info.get("model name") or info.get("Model") or platform.processor() \
+        or platform.machine()
+    exact = " ".join(f"{k} {info[k]}" for k in ("vendor_id", "cpu family", "model",
+                                                 "stepping", "CPU implementer", "CPU part")
+                     if info.get(k))
+    have = set((info.get("flags") or info.get("Features") or "").split())
+    return {"cpu": name, "cpu_id": exact, "simd": " ".join(f for f in SIMD_FLAGS if f in have)}
 
 
 def _version(package: str) -> str:
@@ -43,7 +72,7 @@ def host_fingerprint(backend: str, threads: int, **extra) -> dict:
     import torch  # local: importing this module stays cheap
     info = {
         "kind": "host",
-        "cpu": cpu_model(),
+        **cpu_identity(),
         "machine": platform.machine(),
         "cores": os.cpu_count(),
         "threads": int(threads),
