@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, Budget, read_results, table,
-                                verdict)
+                                timing_rows, verdict)
 
 ZOO = ("mobilenet_v2_x0.35", "mobilenet_v2_x0.5", "mobilenet_v2", "mnasnet_a1_x0.5",
        "mnasnet_a1")
@@ -60,6 +60,7 @@ def models(n_random: int, seed: int = 0) -> list[tuple[str, "object"]]:
 def run_one(arch, budget: Budget, seed: int, data_root: str, threads: int,
             device: str = "cpu") -> dict:
     from mnas_core.data import DataConfig, load_dataset
+    from mnas_core.latency.fingerprint import cpu_identity
     from mnas_core.profile import totals
     from mnas_core.train import TrainConfig, TrainingDiverged, evaluate_candidate
 
@@ -77,7 +78,7 @@ def run_one(arch, budget: Budget, seed: int, data_root: str, threads: int,
             "seed": seed, "top1": top1, "top5": top5, "steps": steps,
             "seconds": time.perf_counter() - start, "macs": cost.macs, "params": cost.params,
             "load1": os.getloadavg()[0], "budget_spec": dataclasses.asdict(budget),
-            "device": device}
+            "device": device, "host": {**cpu_identity(), "cores": os.cpu_count()}}
 
 
 def _data_config(DataConfig, root: str, budget: Budget):
@@ -140,10 +141,12 @@ def report(rows: list[dict], latency: dict[str, float] | None = None) -> None:
     for r in shown.to_dict("records"):
         print("  ".join(f"{_cell(r.get(c), f):>{w}}" for c, f, w in cols))
     print(verdict(shown))
-    loads = [r["load1"] for r in rows]
+    host, timed = timing_rows(rows)
+    loads = [r["load1"] for r in timed]
     if loads:
-        print(f"(seconds per model on {os.cpu_count()} cores, median; load average while "
-              f"training: median {np.median(loads):.1f}, max {max(loads):.1f})")
+        print(f"(seconds: median per training on {host}, the host of {len(timed)} of the "
+              f"{len(rows)} trainings; load average while training: median "
+              f"{np.median(loads):.1f}, max {max(loads):.1f})")
     gpu = sum(r.get("device", "cpu") != "cpu" for r in rows)
     if gpu:
         print(f"({gpu} trainings ran on a GPU: in the accuracies, not in the seconds)")

@@ -4,7 +4,10 @@ the README, notebook 04 and the app read the results through here, so they agree
 
 A results file is JSON lines, one per training: model, arch, width, budget (a name below),
 budget_spec, seed, top1, top5, steps, seconds, macs, params, load1 (the load average it ran
-under) and device (rows written before it was recorded ran on the CPU).
+under), device (rows written before it was recorded ran on the CPU) and host (the CPU and
+its core count, latency.fingerprint.cpu_identity; absent in rows written before 2026-12-04, all
+from one earlier machine). Seconds compare only within one host: two 2-core VMs sold as "AMD
+EPYC" trained ~2.5x apart.
 """
 from __future__ import annotations
 
@@ -113,17 +116,37 @@ def accuracies(rows: list[dict], latency: dict[str, float] | None = None) -> pd.
     return pd.DataFrame(out)
 
 
+def host_label(row: dict) -> str:
+    """The machine a training's seconds were measured on, in words."""
+    h = row.get("host")
+    if not h:
+        return "the study's first machine (not recorded)"
+    return (f"{h['cpu']} ({h['cpu_id'] or 'model unknown'}; {h['simd'] or 'no SIMD'}), "
+            f"{h['cores']} cores")
+
+
+def timing_rows(rows: list[dict]) -> tuple[str, list[dict]]:
+    """(host, its CPU trainings): the seconds columns come from the one host that ran the most
+    CPU trainings, so that a median never mixes machines."""
+    cpu = [r for r in rows if r.get("device", "cpu") == "cpu"]
+    if not cpu:
+        return "", []
+    hosts = [host_label(r) for r in cpu]
+    main = max(dict.fromkeys(hosts), key=hosts.count)
+    return main, [r for r, h in zip(cpu, hosts) if h == main]
+
+
 def table(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataFrame:
     """Per candidate budget, over the models that completed it and the reference: how many,
     their mean top-1, seed-to-seed Spearman, Spearman and Kendall vs the reference, Spearman
     of accuracy vs MACs, vs latency (`latency`: model -> measured ms, where every model has
     one) and vs plain_layers (where every model has an arch), and the median seconds of one
-    of its trainings on the CPU (a training on a GPU has no place in a 2-core cost). Budgets
-    with fewer than 4 such models are left out."""
+    of its trainings on the CPU of `timing_rows` (a training on a GPU, or on another CPU, has
+    no place in one 2-core cost). Budgets with fewer than 4 such models are left out."""
     from scipy.stats import kendalltau, spearmanr
 
     per = accuracies(rows, latency)
-    cpu = [r for r in rows if r.get("device", "cpu") == "cpu"]
+    cpu = timing_rows(rows)[1]
     out = []
     for name in [b.name for b in CANDIDATES] + [REFERENCE.name]:
         col = "ref" if name == REFERENCE.name else name
@@ -211,9 +234,9 @@ def proxy_task(dataset: str):
 
 
 def proxy_seconds(rows: list[dict]) -> tuple[float, int] | None:
-    """The median seconds of one PROXY training on the CPU in `rows`, and how many there are."""
-    secs = [r["seconds"] for r in rows if r["budget"] == PROXY.name
-            and r.get("device", "cpu") == "cpu"]
+    """The median seconds of one PROXY training on the CPU of `timing_rows`, and how many
+    there are."""
+    secs = [r["seconds"] for r in timing_rows(rows)[1] if r["budget"] == PROXY.name]
     return (float(np.median(secs)), len(secs)) if secs else None
 
 

@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, accuracies, plain_layers,
-                                read_results, status, table, verdict)
+from mnas_core.fidelity import (CANDIDATES, PROXY, REFERENCE, SEEDS, accuracies, plain_layers,
+                                proxy_seconds, read_results, status, table, timing_rows,
+                                verdict)
 
 
 def training(model: str, budget: str, seed: int, top1: float, macs: float, **extra) -> dict:
@@ -57,6 +58,22 @@ def test_gpu_seconds_stay_out_of_the_cpu_cost_and_latency_adds_its_column():
     assert t.seconds.iloc[0] == 10.0
     assert np.allclose(t.latency_spearman, 1.0)
     assert "latency_spearman" not in table(study(4))
+
+
+def test_seconds_come_from_one_host_never_a_mix_of_machines():
+    fast = {"cpu": "AMD EPYC", "cpu_id": "vendor_id AuthenticAMD cpu family 25 model 17",
+            "simd": "avx2 avx512f", "cores": 2}
+    rows = study(4)  # 36 trainings of 10 s with no host: the study's first machine
+    rows += [{**r, "model": r["model"] + "b", "seconds": 4.0, "host": fast} for r in study(4)]
+    host, timed = timing_rows(rows)
+    assert host == "the study's first machine (not recorded)" and len(timed) == 36
+    assert (table(rows).seconds == 10.0).all() and proxy_seconds(rows) == (10.0, 8)
+    rows += [{**r, "model": r["model"] + "c", "seconds": 4.0, "host": fast} for r in study(1)]
+    host, timed = timing_rows(rows)
+    assert host.startswith("AMD EPYC (vendor_id AuthenticAMD cpu family 25 model 17; avx2")
+    assert host.endswith(", 2 cores") and len(timed) == 45
+    assert (table(rows).seconds == 4.0).all() and proxy_seconds(rows)[0] == 4.0
+    assert PROXY.name in set(table(rows).budget)
 
 
 def test_read_results_skips_a_torn_last_line_and_names_a_bad_one(tmp_path):
