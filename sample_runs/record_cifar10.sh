@@ -5,7 +5,9 @@
 # JPEG copy beside the checkout); each run stores it in its config as given, so resumes find it.
 # RUN: points (the single-op and zoo networks, one 1-trial run each), cifar10_random,
 # cifar10_hard_ppo, cifar10_soft_ppo; default: all, in that order.
-# Each run is resumable: re-running this script continues any run that did not finish.
+# Each run is resumable: re-running this script continues any run that did not finish, on a
+# machine with the same latency fingerprint (the same CPU type; `mnas search --resume` refuses
+# another, whose latencies would not compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967296
