@@ -53,7 +53,7 @@ flags\t\t: fpu sse4_2 avx avx2 fma{more}
 
 def test_two_cpus_sold_under_one_name_are_told_apart():
     """Cloud VMs report "AMD EPYC" for CPUs far apart in latency (two of this project's
-    machines: MobileNetV2 1.0 in 29.2 and 10.1 ms)."""
+    machines: MobileNetV2 1.0 in 29.2 and 10.7 ms)."""
     zen2 = cpu_identity(CPUINFO.format(n=0, family=23, model=49, more="") +
                         CPUINFO.format(n=1, family=23, model=49, more=""))
     zen4 = cpu_identity(CPUINFO.format(n=0, family=25, model=17, more=" avx512f avx512bw"))
