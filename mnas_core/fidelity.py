@@ -5,9 +5,9 @@ the README, notebook 04 and the app read the results through here, so they agree
 A results file is JSON lines, one per training: model, arch, width, budget (a name below),
 budget_spec, seed, top1, top5, steps, seconds, macs, params, load1 (the load average it ran
 under), device (rows written before it was recorded ran on the CPU) and host (the CPU and
-its core count, latency.fingerprint.cpu_identity; absent in rows written before 2026-12-04, all
-from one earlier machine). Seconds compare only within one host: two 2-core VMs sold as "AMD
-EPYC" trained ~2.5x apart.
+its core count, latency.fingerprint.cpu_identity; absent in rows written before 2026-12-04,
+whose machine was not recorded). Seconds compare only within one host: two 2-core VMs sold as
+"AMD EPYC" trained 2-3.5x apart.
 """
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def host_label(row: dict) -> str:
     """The machine a training's seconds were measured on, in words."""
     h = row.get("host")
     if not h:
-        return "the study's first machine (not recorded)"
+        return "the machine(s) before 2026-12-04 (not recorded)"
     return (f"{h['cpu']} ({h['cpu_id'] or 'model unknown'}; {h['simd'] or 'no SIMD'}), "
             f"{h['cores']} cores")
 
