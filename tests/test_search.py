@@ -137,17 +137,20 @@ def test_a_run_timed_elsewhere_is_not_resumed_with_other_figures(tmp_path):
     before = read_trials(cut.path)
     other = cfg.latency.make_source()  # the same source as on another CPU
     other.fingerprint = lambda: "0123456789ab"
-    store = RunStore(cut.path)
     try:
+        store = RunStore(cut.path)
         with pytest.raises(ValueError, match=r"timed under latency fingerprint \w{12} and this "
                                              r"measured source is 0123456789ab \(another dev"):
             run_search(store, source=other)
-    finally:
         store.close()
+        assert read_trials(cut.path).equals(before)
+        assert read_meta(cut.path)["status"] == "stopped"
+        run_search(RunStore(cut.path)).close()  # where it was timed, it resumes
+        assert len(read_trials(cut.path)) == 6
+        run_search(RunStore(cut.path), source=other).close()  # finished: nothing to time
+        assert read_meta(cut.path)["status"] == "finished"
+    finally:
         other.close()
-    assert read_trials(cut.path).equals(before) and read_meta(cut.path)["status"] == "stopped"
-    run_search(RunStore(cut.path)).close()  # where it was timed, it resumes
-    assert len(read_trials(cut.path)) == 6
 
 
 def _spawn(path):
