@@ -2,16 +2,18 @@
 
     flock /tmp/mnas-cpu.lock python -m scripts.readme_figures [--runs sample_runs] [--out docs/img]
 
-Writes three PNGs with kaleido (it drives a headless Chromium; set BROWSER_PATH, or have
+Writes four PNGs with kaleido (it drives a headless Chromium; set BROWSER_PATH, or have
 /usr/bin/chromium, e.g. `apt-get install -y chromium`):
 
   hard_vs_soft.png     the paper's Figure 6: sampled models, Pareto front and latency histogram
                        of the hard and the soft run, side by side
   pareto_fronts.png    Pareto fronts of the hard, soft and random runs (+ single-op networks)
+  cifar10_points.png   the CIFAR-10 reference networks (single-op networks and zoo families over
+                       their widths), trained at real data's default budget (if recorded)
   latency_vs_macs.png  MACs and the lookup-table prediction against measured latency on this
                        CPU, for models sampled by the recorded runs
 
-The third image measures: its models' latencies come from the latency database when the runs
+The last image measures: its models' latencies come from the latency database when the runs
 were recorded on this machine with the default protocol (cache hits), otherwise they are
 measured now (a few minutes on 2 cores). --skip-latency leaves it out.
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mnas_core import findings
 from mnas_core.arch import parse_arch
 from mnas_core.search import load_config
 from mnas_core.store import read_trials
@@ -45,9 +48,16 @@ def load_runs(folder: Path) -> tuple[dict, dict, dict]:
     files = {**REQUIRED, **{k: v for k, v in OPTIONAL.items() if (folder / v).is_file()}}
     runs = {n: read_trials(folder / f) for n, f in files.items()}
     configs = {n: load_config(folder / f) for n, f in files.items()}
-    singles = {p.stem.removeprefix("single_op_"): read_trials(p)
-               for p in sorted(folder.glob("single_op_*.db"))}
+    singles = {p.stem: read_trials(p) for p in sorted(folder.glob("single_op_*.db"))}
     return runs, configs, singles
+
+
+def cifar10_points(folder: Path) -> tuple[dict, float | None]:
+    """The CIFAR-10 one-point runs (record_cifar10.sh points) and their T."""
+    paths = sorted(p for pattern in ("cifar10_single_op_*.db", "cifar10_zoo_*.db")
+                   for p in folder.glob(pattern))
+    target = load_config(paths[0]).reward.target_ms if paths else None
+    return {p.stem: read_trials(p) for p in paths}, target
 
 
 def latency_table(runs: dict, configs: dict, n: int, calibrate: int,
@@ -92,10 +102,15 @@ def main(argv=None) -> int:
     targets = {n: c.reward.target_ms for n, c in configs.items()}
     args.out.mkdir(parents=True, exist_ok=True)
 
-    fronts = pareto_overlay(runs, targets["hard"], singles,
+    fronts = pareto_overlay(runs, targets["hard"], findings.reference_points(singles),
                             title="Pareto fronts of the recorded searches")
     images = {"hard_vs_soft.png": (figure6({n: runs[n] for n in REQUIRED}, targets), 650),
               "pareto_fronts.png": (fronts, 480)}
+    points, cifar_t = cifar10_points(args.runs)
+    if points:
+        images["cifar10_points.png"] = (pareto_overlay(
+            {}, cifar_t, findings.reference_points(points),
+            title="CIFAR-10 reference networks at real data's default budget"), 480)
     if not args.skip_latency:
         print("latency image: measuring on this CPU", flush=True)
         table = latency_table(runs, configs, args.models, args.calibrate)
