@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, Budget, host_label,
-                                read_results, table, timing_rows, verdict)
+                                read_results, table, this_host, timing_rows, verdict)
 
 ZOO = ("mobilenet_v2_x0.35", "mobilenet_v2_x0.5", "mobilenet_v2", "mnasnet_a1_x0.5",
        "mnasnet_a1")
@@ -60,7 +60,6 @@ def models(n_random: int, seed: int = 0) -> list[tuple[str, "object"]]:
 def run_one(arch, budget: Budget, seed: int, data_root: str, threads: int,
             device: str = "cpu") -> dict:
     from mnas_core.data import DataConfig, load_dataset
-    from mnas_core.latency.fingerprint import cpu_identity
     from mnas_core.profile import totals
     from mnas_core.train import TrainConfig, TrainingDiverged, evaluate_candidate
 
@@ -78,7 +77,7 @@ def run_one(arch, budget: Budget, seed: int, data_root: str, threads: int,
             "seed": seed, "top1": top1, "top5": top5, "steps": steps,
             "seconds": time.perf_counter() - start, "macs": cost.macs, "params": cost.params,
             "load1": os.getloadavg()[0], "budget_spec": dataclasses.asdict(budget),
-            "device": device, "host": {**cpu_identity(), "cores": os.cpu_count()}}
+            "device": device, "host": this_host()}
 
 
 def _data_config(DataConfig, root: str, budget: Budget):

@@ -120,19 +120,30 @@ def host_label(row: dict) -> str:
     """The machine a training's seconds were measured on, in words."""
     h = row.get("host")
     if not h:
-        return "the machine(s) before 2026-12-04 (not recorded)"
+        return "the machines before 2026-12-04, not recorded"
     return (f"{h['cpu']} ({h['cpu_id'] or 'model unknown'}; {h['simd'] or 'no SIMD'}), "
             f"{h['cores']} cores")
 
 
-def timing_rows(rows: list[dict]) -> tuple[str, list[dict]]:
-    """(host, its CPU trainings): the seconds columns come from the one host that ran the most
-    CPU trainings, so that a median never mixes machines."""
+def this_host() -> dict:
+    """This machine as a row's host: its CPU (latency.fingerprint.cpu_identity) and cores."""
+    import os
+
+    from .latency.fingerprint import cpu_identity  # imported on use: the package loads torch
+    return {**cpu_identity(), "cores": os.cpu_count()}
+
+
+def timing_rows(rows: list[dict], here: dict | None = None) -> tuple[str, list[dict]]:
+    """(host, its CPU trainings): seconds come from one host, so that a median never mixes
+    machines: `here` (a host, e.g. this_host()) where it ran any, else the one host that ran
+    the most CPU trainings."""
     cpu = [r for r in rows if r.get("device", "cpu") == "cpu"]
     if not cpu:
         return "", []
     hosts = [host_label(r) for r in cpu]
     main = max(dict.fromkeys(hosts), key=hosts.count)
+    if here is not None and host_label({"host": here}) in hosts:
+        main = host_label({"host": here})
     return main, [r for r, h in zip(cpu, hosts) if h == main]
 
 
@@ -233,25 +244,30 @@ def proxy_task(dataset: str):
             dataclasses.replace(train, epochs=PROXY.epochs, width=PROXY.width))
 
 
-def proxy_seconds(rows: list[dict]) -> tuple[float, int] | None:
-    """The median seconds of one PROXY training on the CPU of `timing_rows`, and how many
-    there are."""
-    secs = [r["seconds"] for r in timing_rows(rows)[1] if r["budget"] == PROXY.name]
-    return (float(np.median(secs)), len(secs)) if secs else None
+def proxy_seconds(rows: list[dict], here: dict | None = None) -> tuple[float, int, str] | None:
+    """The median seconds of one PROXY training, how many there are and where, in words:
+    "this machine" when `here` (this_host()) ran some of them, else the host of
+    `timing_rows`."""
+    host, timed = timing_rows(rows, here)
+    secs = [r["seconds"] for r in timed if r["budget"] == PROXY.name]
+    if not secs:
+        return None
+    where = "this machine" if here is not None and host == host_label({"host": here}) else host
+    return float(np.median(secs)), len(secs), where
 
 
-def proxy_note(data, train, rows: list[dict] | None = None) -> str:
+def proxy_note(data, train, rows: list[dict] | None = None, here: dict | None = None) -> str:
     """What a search's training budget on real data (its DataConfig and TrainConfig) is worth,
     in words, for the CLI and the app's form alike: the default (PROXY) with its measured cost
-    and the study's verdict when `rows` (the recorded study) are given; any other budget is
-    one the study did not measure."""
+    (`proxy_seconds(rows, here)`) and the study's verdict when `rows` (the recorded study) are
+    given; any other budget is one the study did not measure."""
     d, t = proxy_task(data.name)
     if (data.resolution, data.train_images, train.epochs, train.steps, train.width) != (
             d.resolution, d.train_images, t.epochs, t.steps, t.width):
         return ("This training budget is not one the CIFAR-10 fidelity study measured, so how "
                 f"well it ranks models is unknown; the default for real data is {PROXY.name}.")
-    measured = proxy_seconds(rows or [])
-    cost = (f": {measured[0]:.0f} s a model on 2 cores there (median of {measured[1]} "
+    measured = proxy_seconds(rows or [], here)
+    cost = (f": {measured[0]:.0f} s a model on {measured[2]} (median of {measured[1]} "
             "trainings)" if measured else "")
     found = f" {verdict(table(rows))}" if rows else ""
     return (f"Real data trains at the proxy budget {PROXY.name} ({PROXY.images:,} images x "

@@ -167,11 +167,12 @@ def _budget_note(cfg: AppConfig, d: search_form.FormValues) -> None:
         return
     rows = _study(cfg)
     data, train = fidelity.proxy_task(d.dataset)
-    measured = fidelity.proxy_seconds(rows or [])
+    here = fidelity.this_host()
+    measured = fidelity.proxy_seconds(rows or [], here)
     run = (f" The default {d.trials} trials: about {d.trials * measured[0] / 3600:.1f} h of "
-           "training on 2 cores, latency timing on top; **Estimate time** measures both with "
-           "your settings." if measured else "")
-    st.caption(f"{fidelity.proxy_note(data, train, rows)}{run} Results page: the study.")
+           f"training on {measured[2]}, latency timing on top; **Estimate time** measures "
+           "both with your settings here." if measured else "")
+    st.caption(f"{fidelity.proxy_note(data, train, rows, here)}{run} Results page: the study.")
 
 
 def _digits_note(cfg: AppConfig) -> None:

@@ -100,14 +100,14 @@ RECORDED_FIDELITY = RECORDED_RANDOM.with_name(RESULTS_FILE)
 def real_data_note(cfg, recorded: Path = RECORDED_FIDELITY) -> str:
     """On real data, what the budget is worth (fidelity.proxy_note), with the recorded study's
     figures when this checkout has them."""
-    from ..fidelity import proxy_note, read_results
+    from ..fidelity import proxy_note, read_results, this_host
 
     try:
         rows = read_results(recorded) if recorded.is_file() else None
     except (OSError, ValueError):  # a damaged file: say it without the figures
         rows = None
-    return (f"note: {proxy_note(cfg.dataset, cfg.train, rows)} README, \"Proxy task on real "
-            "CIFAR-10\", has the study.")
+    return (f"note: {proxy_note(cfg.dataset, cfg.train, rows, this_host())} README, "
+            "\"Proxy task on real CIFAR-10\", has the study.")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
