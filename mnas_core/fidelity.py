@@ -120,7 +120,7 @@ def host_label(row: dict) -> str:
     """The machine a training's seconds were measured on, in words."""
     h = row.get("host")
     if not h:
-        return "the machines before 2026-12-04, not recorded"
+        return "the study's machines before 2026-12-04"
     return (f"{h['cpu']} ({h['cpu_id'] or 'model unknown'}; {h['simd'] or 'no SIMD'}), "
             f"{h['cores']} cores")
 
