@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from mnas_core.fidelity import (CANDIDATES, PROXY, REFERENCE, SEEDS, accuracies, plain_layers,
-                                proxy_seconds, read_results, status, table, timing_rows,
-                                verdict)
+from mnas_core.fidelity import (CANDIDATES, PROXY, REFERENCE, SEEDS, accuracies, pick,
+                                plain_layers, proxy_note, proxy_seconds, proxy_task,
+                                read_results, status, table, timing_rows, verdict)
 
 
 def training(model: str, budget: str, seed: int, top1: float, macs: float, **extra) -> dict:
@@ -130,3 +130,16 @@ def test_the_verdict_chooses_a_budget_only_against_a_reference_that_ranks_big_ab
     assert "no budget meets both ranking targets; the closest" in noisy
     noisy_flipped = verdict(table([dict(r, macs=1e9 - r["macs"]) for r in study(8, noise=0.3)]))
     assert noisy_flipped.endswith("so no budget is chosen against it.")
+
+
+def test_the_default_budget_says_when_the_study_now_points_elsewhere():
+    rows = study(6)  # every budget ranks perfectly: the cheapest (all cost 10 s) is the first
+    best, meets = pick(table(rows))
+    assert meets and best.budget == CANDIDATES[0].name != PROXY.name
+    note = proxy_note(*proxy_task("cifar10"), rows)
+    assert note.endswith(f"The default stays {PROXY.name}, the budget that met both ranking "
+                         "targets earlier in the study, until the study is complete and its "
+                         "reference ranks big models above small ones.")
+    only_proxy = [r for r in rows if r["budget"] in (PROXY.name, REFERENCE.name)]
+    assert pick(table(only_proxy))[0].budget == PROXY.name
+    assert "The default stays" not in proxy_note(*proxy_task("cifar10"), only_proxy)
