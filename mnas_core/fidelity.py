@@ -282,9 +282,9 @@ def proxy_note(data, train, rows: list[dict] | None = None, here: dict | None = 
             "trainings)" if measured else "")
     found = ""
     if rows:
-        t = table(rows)
-        best, _ = pick(t)
-        found = f" {verdict(t)}"
+        shown = table(rows)
+        best, _ = pick(shown)
+        found = f" {verdict(shown)}"
         if best is not None and best.budget != PROXY.name:
             found += (f" The default stays {PROXY.name}, the budget that met both ranking "
                       "targets earlier in the study, until the study is complete and its "
