@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, Budget, host_label,
-                                read_results, table, this_host, timing_rows, verdict)
+from mnas_core.fidelity import (CANDIDATES, REFERENCE, SEEDS, Budget, by_host, read_results,
+                                table, this_host, timing_rows, verdict)
 
 ZOO = ("mobilenet_v2_x0.35", "mobilenet_v2_x0.5", "mobilenet_v2", "mnasnet_a1_x0.5",
        "mnasnet_a1")
@@ -146,10 +146,9 @@ def report(rows: list[dict], latency: dict[str, float] | None = None) -> None:
         print(f"(seconds: median per training on {host}, the host of {len(timed)} of the "
               f"{len(rows)} trainings; load average while training: median "
               f"{np.median(loads):.1f}, max {max(loads):.1f})")
-    for other in dict.fromkeys(host_label(r) for r in rows if r.get("device", "cpu") == "cpu"):
+    for other, its in by_host(rows).items():
         if other != host:  # the same budgets' seconds there, which the table cannot mix in
-            secs = {b.name: [r["seconds"] for r in rows if host_label(r) == other
-                             and r.get("device", "cpu") == "cpu" and r["budget"] == b.name]
+            secs = {b.name: [r["seconds"] for r in its if r["budget"] == b.name]
                     for b in (*CANDIDATES, REFERENCE)}
             print(f"(on {other}: " + ", ".join(f"{b} {np.median(v):.0f} s ({len(v)})"
                                                for b, v in secs.items() if v) + ")")

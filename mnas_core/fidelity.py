@@ -134,18 +134,26 @@ def this_host() -> dict:
     return {**cpu_identity(), "cores": os.cpu_count()}
 
 
+def by_host(rows: list[dict]) -> dict[str, list[dict]]:
+    """The CPU trainings of `rows` grouped by host_label, in order of first appearance."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("device", "cpu") == "cpu":
+            groups.setdefault(host_label(r), []).append(r)
+    return groups
+
+
 def timing_rows(rows: list[dict], here: dict | None = None) -> tuple[str, list[dict]]:
     """(host, its CPU trainings): seconds come from one host, so that a median never mixes
     machines: `here` (a host, e.g. this_host()) where it ran any, else the one host that ran
     the most CPU trainings."""
-    cpu = [r for r in rows if r.get("device", "cpu") == "cpu"]
-    if not cpu:
+    groups = by_host(rows)
+    if not groups:
         return "", []
-    hosts = [host_label(r) for r in cpu]
-    main = max(dict.fromkeys(hosts), key=hosts.count)
-    if here is not None and host_label({"host": here}) in hosts:
+    main = max(groups, key=lambda h: len(groups[h]))
+    if here is not None and host_label({"host": here}) in groups:
         main = host_label({"host": here})
-    return main, [r for r, h in zip(cpu, hosts) if h == main]
+    return main, groups[main]
 
 
 def table(rows: list[dict], latency: dict[str, float] | None = None) -> pd.DataFrame:
